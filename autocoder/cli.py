@@ -1,0 +1,32 @@
+"""The `autocoder` command line.
+
+Each subcommand lives in the package it belongs to and is registered here; a subcommand is listed
+only once it is built.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from autocoder import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="autocoder")
+@click.option("-v", "--verbose", is_flag=True, help="Log debug detail to stderr.")
+def cli(verbose: bool) -> None:
+    """autocoder: label a GitHub issue, get a pull request.
+
+    Runs an autonomous coding session for an issue in an isolated workspace, opens a pull
+    request, and reports progress through a GitHub check run.
+    """
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def main() -> None:
+    cli(prog_name="autocoder")

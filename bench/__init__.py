@@ -1,0 +1,1 @@
+"""Benchmarks, run on demand; each prints its figures."""

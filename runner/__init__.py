@@ -1,0 +1,4 @@
+"""Everything needed to turn one task (an issue) into one pull request.
+
+No web server, no database; imports neither `app` nor `action`.
+"""
