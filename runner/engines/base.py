@@ -1,0 +1,78 @@
+"""The interface every engine implements, and the events it streams to the reporter."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from runner.limits import LimitGuard
+from runner.task import CommandRecord
+
+
+@dataclass(frozen=True)
+class AssistantText:
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolUse:
+    name: str
+    summary: str  # one line: the tool's main argument (path, command...)
+
+
+@dataclass(frozen=True)
+class ToolOutcome:
+    name: str
+    ok: bool
+    summary: str  # one line: the result or the refusal reason
+
+
+@dataclass(frozen=True)
+class CommandRan:
+    record: CommandRecord
+
+
+@dataclass(frozen=True)
+class Retrying:
+    """The model endpoint refused or failed transiently; the engine waits and tries again."""
+
+    reason: str
+    wait_s: float
+
+
+EngineEvent = AssistantText | ToolUse | ToolOutcome | CommandRan | Retrying
+EventSink = Callable[[EngineEvent], None]
+
+
+@dataclass(frozen=True)
+class EngineRequest:
+    session_id: str
+    system_prompt: str
+    prompt: str
+    worktree: Path
+    guard: LimitGuard
+    model: str | None = None
+
+
+@dataclass
+class EngineOutcome:
+    final_text: str
+    commands: list[CommandRecord] = field(default_factory=list)
+
+
+class EngineError(Exception):
+    """The model could not be reached or answered unusably; the message says what to check."""
+
+
+class Engine(Protocol):
+    name: str
+
+    async def run(self, request: EngineRequest, emit: EventSink) -> EngineOutcome:
+        """Run the agent loop until the model finishes.
+
+        Raises `runner.limits.LimitReached` when the guard says so (work done so far stays in
+        the worktree) and `EngineError` when the model cannot be used.
+        """
+        ...
