@@ -1,0 +1,183 @@
+"""Reports one session on GitHub and to the terminal.
+
+The check run named `autocoder` follows the branch head: it is created `in_progress` on the head
+the session starts from; after a push that moves the head, a new check run continues on the new
+head and the old one is closed as `neutral` with a pointer, so exactly one is ever open and the
+final conclusion sits on the pull request's head commit. Updates are throttled (one per interval,
+plus one per push and the final one). One status comment on the issue is edited in place.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from runner.engines.base import (
+    AssistantText,
+    CommandRan,
+    EngineEvent,
+    Retrying,
+    ToolOutcome,
+    ToolUse,
+)
+from runner.reporting.markers import status_comment_marker
+from runner.reporting.summary import TITLES, Report, build_progress_text, build_summary, build_text
+from runner.reporting.texts import build_status_comment
+from runner.reporting.throttle import Throttle
+from runner.task import Conclusion
+
+if TYPE_CHECKING:
+    from runner.github.client import GitHubClient
+
+log = logging.getLogger(__name__)
+
+CHECK_RUN_NAME = "autocoder"
+ACTIONS_RUNNING = ({"label": "Stop", "description": "Stop this session", "identifier": "stop"},)
+ACTIONS_DONE = ({"label": "Retry", "description": "Run the session again", "identifier": "retry"},)
+
+
+def describe_event(event: EngineEvent) -> str | None:
+    """One progress line for an engine event (None: not worth a line)."""
+    match event:
+        case AssistantText(text=text):
+            first = text.strip().splitlines()[0] if text.strip() else ""
+            return f"💬 {first[:200]}" if first else None
+        case ToolUse(name=name, summary=summary):
+            return f"🔧 {name} {summary[:200]}"
+        case ToolOutcome(name=name, ok=ok, summary=summary):
+            return None if ok else f"⛔ {name}: {summary[:300]}"
+        case CommandRan(record=record):
+            if record.refused_reason is not None:
+                return None  # already shown by the ToolOutcome
+            return f"   exit {record.exit_code}" + (" (timed out)" if record.timed_out else "")
+        case Retrying(reason=reason, wait_s=wait_s):
+            return f"⏳ model endpoint: {reason}; retrying in {wait_s:.0f}s"
+    return None
+
+
+@dataclass
+class SessionReporter:
+    github: GitHubClient
+    repository: str
+    issue_number: int
+    echo: Callable[[str], None] = lambda line: None
+    throttle: Throttle = field(default_factory=Throttle)
+    check_run_id: int | None = None
+    check_run_url: str | None = None
+    head_sha: str | None = None
+    comment_id: int | None = None
+    pull_request_url: str | None = None
+    lines: list[str] = field(default_factory=list)
+    _dirty: bool = False
+
+    # -- the issue ---------------------------------------------------------------------------
+    def acknowledge(self) -> None:
+        """👀 on the issue: somebody is on it."""
+        self._quietly(lambda: self.github.add_issue_reaction(self.repository, self.issue_number))
+
+    def comment(self, state: str, detail: str | None = None) -> None:
+        body = build_status_comment(
+            self.issue_number,
+            state,
+            check_run_url=self.check_run_url,
+            pull_request_url=self.pull_request_url,
+            detail=detail,
+        )
+        if self.comment_id is None:
+            marker = status_comment_marker(self.issue_number)
+            existing = self.github.find_issue_comment(self.repository, self.issue_number, marker)
+            if existing is not None:
+                self.comment_id = existing.id
+        if self.comment_id is None:
+            created = self.github.create_issue_comment(self.repository, self.issue_number, body)
+            self.comment_id = created.id
+        else:
+            self.github.edit_issue_comment(self.repository, self.comment_id, body)
+
+    # -- the check run -----------------------------------------------------------------------
+    def start(self, head_sha: str, title: str = "Working on it") -> None:
+        run = self.github.create_check_run(
+            self.repository,
+            name=CHECK_RUN_NAME,
+            head_sha=head_sha,
+            status="in_progress",
+            title=title,
+            summary=f"autocoder is working on #{self.issue_number}.",
+            actions=ACTIONS_RUNNING,
+        )
+        self.check_run_id, self.check_run_url, self.head_sha = run.id, run.html_url, head_sha
+        self.throttle.force()
+
+    def moved_to(self, head_sha: str) -> None:
+        """The branch head moved (a push): continue the check run on the new head."""
+        if head_sha == self.head_sha:
+            self.flush(force=True)
+            return
+        previous = self.check_run_id
+        self.start(head_sha, title="Working on it")
+        if previous is not None:
+            self.github.update_check_run(
+                self.repository,
+                previous,
+                status="completed",
+                conclusion="neutral",
+                title=f"Continued on {head_sha[:7]}",
+                summary=f"This session pushed {head_sha[:7]}; its check run continues there.",
+                actions=(),
+            )
+        self.flush(force=True)
+
+    def event(self, event: EngineEvent) -> None:
+        line = describe_event(event)
+        if line is not None:
+            self.say(line)
+
+    def say(self, line: str) -> None:
+        self.lines.append(line)
+        self.echo(line)
+        self._dirty = True
+
+    def flush(self, *, force: bool = False) -> None:
+        """Send progress to the check run if due (at most one update per throttle interval)."""
+        if self.check_run_id is None or not self._dirty:
+            return
+        if force:
+            self.throttle.force()
+        elif not self.throttle.ready():
+            return
+        self._dirty = False
+        self._quietly(
+            lambda: self.github.update_check_run(
+                self.repository,
+                self.check_run_id or 0,
+                title="Working on it",
+                summary=f"autocoder is working on #{self.issue_number}.",
+                text=build_progress_text(self.lines),
+            )
+        )
+
+    def finish(self, report: Report) -> None:
+        if self.check_run_id is not None:
+            self.github.update_check_run(
+                self.repository,
+                self.check_run_id,
+                status="completed",
+                conclusion=report.conclusion.value,
+                title=TITLES[report.conclusion],
+                summary=build_summary(report),
+                text=build_text(report),
+                actions=ACTIONS_DONE,
+            )
+        detail = report.stop_reason
+        if report.conclusion is Conclusion.NEUTRAL and report.account.strip():
+            detail = (detail + "\n\n" if detail else "") + report.account.strip()[:2000]
+        self.comment(report.conclusion, detail)
+
+    def _quietly(self, call: Callable[[], object]) -> None:
+        """Progress reports must not end a session: log a failure and go on."""
+        try:
+            call()
+        except Exception as error:
+            log.warning("could not report progress to GitHub: %s", error)

@@ -1,0 +1,389 @@
+"""The session orchestrator: one task in, one pull request (or a clear reason why not) out.
+
+    repository → mirror + worktree → prompt → engine (under limits) → commit → push
+               → pull request → check run completed → issue comment edited
+
+Everything it touches comes in through `SessionDeps`; the pure parts (prompt, branch name,
+texts) live in their own modules. Whatever happens inside the engine — a limit, a timeout, a
+cancellation, a model error — the work so far is committed and pushed, and the check run ends in a
+terminal state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runner.engines.base import CommandRan, Engine, EngineError, EngineEvent, EngineRequest
+from runner.github.client import GitHubClient
+from runner.github.types import PullInfo
+from runner.limits import LimitGuard, LimitReached
+from runner.prompt import INSTRUCTION_FILES, RepoGuidance, build_system_prompt, build_task_prompt
+from runner.repo_config import RepoConfig, RepoConfigError, load_repo_config
+from runner.reporting.reporter import SessionReporter
+from runner.reporting.summary import Report
+from runner.reporting.texts import build_pull_request_body, build_pull_request_title
+from runner.task import CommandRecord, Conclusion, SessionResult, Task, TaskKind, Usage
+from runner.workspace.git_auth import GitAuth
+from runner.workspace.mirror import MirrorCache
+from runner.workspace.naming import branch_name
+from runner.workspace.worktree import Identity, Worktree, prepare_worktree
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SessionDeps:
+    github: GitHubClient
+    engine: Engine
+    git_token: Callable[[], str | None]  # a fresh token for each git command that needs one
+    mirrors: MirrorCache
+    identity: Identity
+    model: str | None = None
+    draft: bool = True
+    work_dir: Path | None = None  # where worktrees go; a temp dir by default
+    echo: Callable[[str], None] = lambda line: None
+    sandbox_description: str = ""
+    progress_interval_s: float = 10.0
+
+
+@dataclass
+class _Outcome:
+    conclusion: Conclusion
+    account: str = ""
+    stop_reason: str | None = None
+    error: str | None = None
+    commands: list[CommandRecord] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+
+
+def new_session_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+async def run_session(
+    task: Task,
+    deps: SessionDeps,
+    *,
+    session_id: str | None = None,
+    cancel: asyncio.Event | None = None,
+) -> SessionResult:
+    session_id = session_id or new_session_id()
+    started = time.monotonic()
+    github = deps.github
+    reporter = SessionReporter(github, task.repository, task.issue_number, echo=deps.echo)
+    reporter.throttle.interval_s = deps.progress_interval_s
+    reporter.say(f"autocoder session {session_id} for {task.repository}#{task.issue_number}")
+
+    repo = await asyncio.to_thread(github.get_repository, task.repository)
+    base_branch = task.base_branch or repo.default_branch
+    if task.kind is TaskKind.NEW_WORK:
+        await asyncio.to_thread(reporter.acknowledge)
+    await asyncio.to_thread(reporter.comment, "running")
+
+    auth = GitAuth(deps.git_token())
+    mirror = await asyncio.to_thread(deps.mirrors.update, repo.clone_url, auth)
+    branch, pull = await asyncio.to_thread(_choose_branch, task, deps, mirror)
+    work_root = Path(tempfile.mkdtemp(prefix="autocoder-", dir=deps.work_dir))
+    worktree = await asyncio.to_thread(
+        prepare_worktree,
+        mirror,
+        base_branch=base_branch,
+        branch=branch,
+        existing_branch=pull is not None,
+        dest=work_root / "work",
+    )
+    try:
+        start_sha = worktree.head_sha()
+        await asyncio.to_thread(reporter.start, start_sha)
+        await asyncio.to_thread(reporter.comment, "running")
+        reporter.say(f"branch {branch} from {start_sha[:7]}")
+        outcome = await _run_engine(task, deps, session_id, worktree, reporter, cancel)
+        return await _conclude(
+            task,
+            deps,
+            session_id,
+            started,
+            repo.clone_url,
+            base_branch,
+            worktree,
+            pull,
+            reporter,
+            outcome,
+        )
+    finally:
+        with contextlib.suppress(Exception):
+            worktree.remove()
+        shutil.rmtree(work_root, ignore_errors=True)
+
+
+def _choose_branch(task: Task, deps: SessionDeps, mirror: Path) -> tuple[str, PullInfo | None]:
+    """The branch to work on, and the open pull request already on it, if any."""
+    if task.pull_number is not None:
+        pull = deps.github.get_pull(task.repository, task.pull_number)
+        return pull.head_ref, pull
+    branch = branch_name(task.issue_number, task.title)
+    candidates = [branch, *existing_issue_branches(mirror, task.issue_number)]
+    for candidate in dict.fromkeys(candidates):
+        pull = deps.github.find_open_pull(task.repository, candidate)
+        if pull is not None:
+            return candidate, pull
+    return branch, None
+
+
+def existing_issue_branches(mirror: Path, issue_number: int) -> list[str]:
+    """Branches in the mirror made for this issue by an earlier session (the title may have
+    changed since, so the slug may differ)."""
+    from runner.workspace.git import run_git
+
+    prefix = f"refs/heads/autocoder/issue-{issue_number}"
+    out = run_git(["for-each-ref", "--format=%(refname)", prefix, prefix + "-*"], cwd=mirror)
+    return [line.removeprefix("refs/heads/") for line in out.splitlines() if line.strip()]
+
+
+def _load_guidance(worktree: Path) -> tuple[RepoGuidance, RepoConfig, str | None]:
+    files = []
+    for name in INSTRUCTION_FILES:
+        path = worktree / name
+        if path.is_file():
+            files.append((name, path.read_text(errors="replace")))
+    problem = None
+    try:
+        config = load_repo_config(worktree)
+    except RepoConfigError as error:
+        config, problem = RepoConfig(), str(error)
+    guidance = RepoGuidance(
+        instruction_files=tuple(files),
+        config_instructions=config.instructions,
+        test_command=config.test_command,
+    )
+    return guidance, config, problem
+
+
+async def _run_engine(
+    task: Task,
+    deps: SessionDeps,
+    session_id: str,
+    worktree: Worktree,
+    reporter: SessionReporter,
+    cancel: asyncio.Event | None,
+) -> _Outcome:
+    guard = LimitGuard(task.limits)
+    outcome = await _drive_engine(task, deps, session_id, worktree, reporter, cancel, guard)
+    outcome.usage = guard.usage()
+    return outcome
+
+
+async def _drive_engine(
+    task: Task,
+    deps: SessionDeps,
+    session_id: str,
+    worktree: Worktree,
+    reporter: SessionReporter,
+    cancel: asyncio.Event | None,
+    guard: LimitGuard,
+) -> _Outcome:
+    guidance, _config, problem = _load_guidance(worktree.path)
+    if problem:
+        reporter.say(f"⚠️ {problem} (using defaults)")
+    commands: list[CommandRecord] = []
+
+    def emit(event: EngineEvent) -> None:
+        if isinstance(event, CommandRan):
+            commands.append(event.record)
+        reporter.event(event)
+
+    request = EngineRequest(
+        session_id=session_id,
+        system_prompt=build_system_prompt(task, guidance),
+        prompt=build_task_prompt(task),
+        worktree=worktree.path,
+        guard=guard,
+        model=deps.model,
+    )
+    engine_task = asyncio.create_task(deps.engine.run(request, emit))
+    flusher = asyncio.create_task(_flush_periodically(reporter, deps.progress_interval_s))
+    cancel_wait = asyncio.create_task(cancel.wait()) if cancel is not None else None
+    waiters: set[asyncio.Future[object]] = {engine_task}  # type: ignore[arg-type]
+    if cancel_wait is not None:
+        waiters.add(cancel_wait)  # type: ignore[arg-type]
+    try:
+        done, _ = await asyncio.wait(
+            waiters, timeout=guard.remaining_s(), return_when=asyncio.FIRST_COMPLETED
+        )
+        if engine_task not in done:
+            engine_task.cancel()
+            with contextlib.suppress(BaseException):
+                await engine_task
+            if cancel_wait is not None and cancel_wait in done:
+                return _Outcome(
+                    Conclusion.CANCELLED, stop_reason="Stopped on request.", commands=commands
+                )
+            return _Outcome(
+                Conclusion.TIMED_OUT,
+                stop_reason=f"Wall-time limit reached ({task.limits.timeout_s:.0f} s); "
+                "the work so far was committed and pushed.",
+                commands=commands,
+            )
+        try:
+            outcome = engine_task.result()
+        except LimitReached as limit:
+            conclusion = Conclusion.TIMED_OUT if limit.kind == "time" else Conclusion.FAILURE
+            return _Outcome(
+                conclusion,
+                stop_reason=f"{str(limit).capitalize()}; the work so far was committed and pushed.",
+                commands=commands,
+            )
+        except EngineError as error:
+            return _Outcome(
+                Conclusion.FAILURE,
+                stop_reason=f"Model error: {error}",
+                error=str(error),
+                commands=commands,
+            )
+        return _Outcome(Conclusion.SUCCESS, account=outcome.final_text, commands=commands)
+    finally:
+        flusher.cancel()
+        if cancel_wait is not None:
+            cancel_wait.cancel()
+
+
+async def _flush_periodically(reporter: SessionReporter, interval_s: float) -> None:
+    while True:
+        await asyncio.sleep(max(interval_s, 0.5))
+        await asyncio.to_thread(reporter.flush)
+
+
+async def _conclude(
+    task: Task,
+    deps: SessionDeps,
+    session_id: str,
+    started: float,
+    clone_url: str,
+    base_branch: str,
+    worktree: Worktree,
+    pull: PullInfo | None,
+    reporter: SessionReporter,
+    outcome: _Outcome,
+) -> SessionResult:
+    subject = _commit_subject(task, outcome)
+    co_authors = [Identity(task.triggered_by, f"{task.triggered_by}@users.noreply.github.com")]
+    new_sha = await asyncio.to_thread(
+        worktree.commit_all,
+        subject,
+        author=deps.identity,
+        co_authors=co_authors,
+        session_id=session_id,
+    )
+    commits = [f"{c.sha[:7]} {c.subject}" for c in worktree.commits_since_base()]
+    changed = worktree.changed_files()
+    conclusion = outcome.conclusion
+    if conclusion is Conclusion.SUCCESS and not changed and pull is None:
+        conclusion = Conclusion.NEUTRAL
+
+    pushed = False
+    if new_sha is not None or (pull is None and commits):
+        head = await asyncio.to_thread(worktree.push, clone_url, GitAuth(deps.git_token()))
+        pushed = True
+        reporter.say(f"pushed {head[:7]} to {worktree.branch}")
+        await asyncio.to_thread(reporter.moved_to, head)
+
+    report = Report(
+        conclusion=conclusion,
+        account=outcome.account,
+        changed_files=changed,
+        commits=commits,
+        usage=outcome.usage,
+        duration_s=time.monotonic() - started,
+        commands=outcome.commands,
+        sandbox=deps.sandbox_description,
+        stop_reason=outcome.stop_reason,
+    )
+    if pushed or (pull is not None and changed):
+        pull = await asyncio.to_thread(
+            _open_or_update_pull, task, deps, base_branch, worktree.branch, pull, report
+        )
+    if pull is not None:
+        reporter.pull_request_url = pull.html_url
+        report = Report(**{**report.__dict__, "pull_request_url": pull.html_url})
+    if task.kind is TaskKind.FOLLOW_UP and pull is not None:
+        await asyncio.to_thread(_answer_review, task, deps, pull, report)
+    await asyncio.to_thread(reporter.finish, report)
+    return SessionResult(
+        session_id=session_id,
+        conclusion=conclusion,
+        summary=outcome.account,
+        branch=worktree.branch if (pushed or pull is not None) else None,
+        pull_request_url=pull.html_url if pull else None,
+        pull_number=pull.number if pull else None,
+        check_run_url=reporter.check_run_url,
+        commits=tuple(commits),
+        changed_files=tuple(changed),
+        usage=report.usage,
+        duration_s=report.duration_s,
+        commands=tuple(outcome.commands),
+        error=outcome.error,
+    )
+
+
+def _commit_subject(task: Task, outcome: _Outcome) -> str:
+    title = " ".join(task.title.split())[:60]
+    if task.kind is TaskKind.FOLLOW_UP:
+        head = f"Address review on #{task.pull_number}"
+    else:
+        head = f"#{task.issue_number}: {title}"
+    if outcome.conclusion in (Conclusion.TIMED_OUT, Conclusion.CANCELLED, Conclusion.FAILURE):
+        head += " (work in progress)"
+    return head
+
+
+def _open_or_update_pull(
+    task: Task,
+    deps: SessionDeps,
+    base_branch: str,
+    branch: str,
+    pull: PullInfo | None,
+    report: Report,
+) -> PullInfo:
+    github = deps.github
+    body = build_pull_request_body(task.issue_number, task.triggered_by, report)
+    if pull is not None:
+        if task.kind is TaskKind.NEW_WORK:
+            github.update_pull(task.repository, pull.number, body=body)
+        return github.get_pull(task.repository, pull.number)
+    created = github.create_pull(
+        task.repository,
+        title=build_pull_request_title(task.title, task.issue_number),
+        body=body,
+        head=branch,
+        base=base_branch,
+        draft=deps.draft,
+    )
+    github.request_reviewers(task.repository, created.number, [task.triggered_by])
+    return created
+
+
+def _answer_review(task: Task, deps: SessionDeps, pull: PullInfo, report: Report) -> None:
+    review = task.review
+    if review is None:
+        return
+    commits = "\n".join(f"- {line}" for line in report.commits[-5:]) or "_No new commits._"
+    body = "\n".join(
+        [
+            f"@{review.author} thanks for the review. What changed:",
+            "",
+            report.account.strip() or "_The model gave no account._",
+            "",
+            "Commits:",
+            commits,
+        ]
+    )
+    deps.github.create_issue_comment(task.repository, pull.number, body)

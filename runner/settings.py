@@ -1,0 +1,71 @@
+"""Settings for a session, from the environment (`AUTOCODER_*`, plus the usual names that GitHub
+Actions and the model providers use). Read once by the CLI, the App or the Action and passed in;
+never a module global."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from runner.task import Limits
+
+
+class RunnerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AUTOCODER_", extra="ignore")
+
+    engine: Literal["claude", "openai"] = "claude"
+    model: str | None = None
+    base_url: str | None = Field(
+        default=None, description="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1"
+    )
+    api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("AUTOCODER_API_KEY", "OPENAI_API_KEY")
+    )
+    anthropic_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("ANTHROPIC_API_KEY")
+    )
+    anthropic_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("ANTHROPIC_BASE_URL")
+    )
+    claude_code_oauth_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("CLAUDE_CODE_OAUTH_TOKEN")
+    )
+
+    github_api_url: str = "https://api.github.com"
+    github_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("AUTOCODER_GITHUB_TOKEN", "GITHUB_TOKEN")
+    )
+    github_app_id: int | None = None
+    github_private_key: SecretStr | None = None
+    github_private_key_path: Path | None = None
+
+    cache_dir: Path | None = None
+    work_dir: Path | None = None
+    max_turns: int = Field(default=50, ge=1)
+    max_cost_usd: float = Field(default=5.0, gt=0)
+    timeout_minutes: float = Field(default=30.0, gt=0)
+    draft: bool = True
+    commit_name: str = "autocoder[bot]"
+    commit_email: str = "autocoder[bot]@users.noreply.github.com"
+
+    @field_validator("github_api_url", "base_url", "anthropic_base_url")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+    def limits(self) -> Limits:
+        return Limits(
+            max_turns=self.max_turns,
+            timeout_s=self.timeout_minutes * 60,
+            max_cost_usd=self.max_cost_usd,
+        )
+
+    def private_key_pem(self) -> str | None:
+        if self.github_private_key is not None:
+            return self.github_private_key.get_secret_value()
+        if self.github_private_key_path is not None:
+            return self.github_private_key_path.read_text()
+        return None
