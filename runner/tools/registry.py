@@ -178,7 +178,10 @@ def default_tools(toolbox: Toolbox) -> ToolRegistry:
                     "type": "object",
                     "properties": {
                         "path": {**_STR, "description": "path relative to the repository root"},
-                        "offset": {"type": "integer", "description": "first line to show (1-based)"},
+                        "offset": {
+                            "type": "integer",
+                            "description": "first line to show (1-based)",
+                        },
                         "limit": {"type": "integer", "description": "how many lines to show"},
                     },
                     "required": ["path"],

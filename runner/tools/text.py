@@ -79,7 +79,7 @@ _MAX_COMPARED_WINDOWS = 20_000
 
 
 def closest_lines(content: str, wanted: str) -> str:
-    """The run of lines in `content` that looks most like `wanted`, numbered; "" if none is close."""
+    """The lines of `content` most like `wanted`, numbered; "" when none is close."""
     lines = content.splitlines()
     wanted_lines = wanted.strip("\n").splitlines() or [wanted]
     size = min(len(wanted_lines), len(lines))

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from runner.policy import CommandPolicy, judge_command, judge_path
 from runner.sandbox import Sandbox
 from runner.task import CommandRecord
+from runner.tools.redact import redact, secret_values
 from runner.tools.result import ToolError, ToolResult
 from runner.tools.text import (
     count_changed_lines,
@@ -44,11 +45,14 @@ class Toolbox:
         sandbox: Sandbox,
         *,
         confirm: ConfirmCommand | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         self.worktree = worktree.resolve()
         self.policy = policy
         self.sandbox = sandbox
         self.confirm = confirm
+        # Values never shown to the model, whatever a command or a file prints.
+        self._secrets = secret_values(os.environ if environ is None else environ)
 
     @classmethod
     def for_worktree(
@@ -70,7 +74,9 @@ class Toolbox:
 
     # -- files ---------------------------------------------------------------------------------
 
-    def read_file(self, path: str, offset: int | None = None, limit: int | None = None) -> ToolResult:
+    def read_file(
+        self, path: str, offset: int | None = None, limit: int | None = None
+    ) -> ToolResult:
         """The file's lines, numbered; `offset` is the first line to show (1-based)."""
         try:
             target = self._resolve(path, for_write=False)
@@ -79,14 +85,18 @@ class Toolbox:
         except ToolError as exc:
             return ToolResult(False, str(exc))
         if looks_binary(data):
-            return ToolResult(False, f"{shown} looks like a binary file ({len(data)} bytes); not shown")
+            return ToolResult(
+                False, f"{shown} looks like a binary file ({len(data)} bytes); not shown"
+            )
         if not data:
             return ToolResult(True, f"({shown} is empty)")
-        lines = data.decode("utf-8", errors="replace").splitlines()
+        lines = redact(data.decode("utf-8", errors="replace"), self._secrets).splitlines()
         first = max(offset or 1, 1)
         count = DEFAULT_READ_LINES if limit is None or limit <= 0 else limit
         if first > len(lines):
-            return ToolResult(False, f"{shown} has {len(lines)} lines; offset {first} is past the end")
+            return ToolResult(
+                False, f"{shown} has {len(lines)} lines; offset {first} is past the end"
+            )
         chosen = lines[first - 1 : first - 1 + count]
         text = number_lines(chosen, first_number=first)
         last = first + len(chosen) - 1
@@ -143,7 +153,9 @@ class Toolbox:
                 new_text = new_text.replace("\n", "\r\n")
             replacement = replace_exact(content, old_text, new_text)
             if replacement.new_content is None:
-                raise ToolError(self._explain_no_edit(shown, replacement.occurrences, replacement.hint))
+                raise ToolError(
+                    self._explain_no_edit(shown, replacement.occurrences, replacement.hint)
+                )
             self._write_text(target, replacement.new_content, shown)
         except ToolError as exc:
             return ToolResult(False, str(exc))
@@ -195,7 +207,8 @@ class Toolbox:
             head = f"timed out after {result.duration_s:.0f} s and was stopped"
         else:
             head = f"exit code {result.exit_code}"
-        output = f"{head}\n{result.output}" if result.output else f"{head}\n(no output)"
+        shown = redact(result.output, self._secrets) if result.output else "(no output)"
+        output = f"{head}\n{shown}"
         return ToolResult(result.exit_code == 0 and not result.timed_out, output, command=record)
 
     # -- helpers -------------------------------------------------------------------------------
