@@ -50,13 +50,13 @@ class GitError(WorkspaceError):
 
     def _message(self) -> str:
         status = "timed out" if self.returncode is None else f"failed (exit {self.returncode})"
+        message = f"`{' '.join(self.command)}` {status}"
         detail = _tail(self.stderr) or _tail(self.stdout)
-        parts = [f"`{' '.join(self.command)}` {status}"]
         if detail:
-            parts.append(detail)
+            message += f": {detail}"
         if self.hint:
-            parts.append(self.hint)
-        return ": ".join(parts[:2]) + ("" if len(parts) < 3 else f" — {parts[2]}")
+            message += f" — {self.hint}"
+        return message
 
 
 class GitAuthError(GitError):

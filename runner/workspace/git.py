@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -42,6 +44,8 @@ _HEADER_VALUE = re.compile(r"(Authorization:\s*\w+\s+)\S+", re.IGNORECASE)
 _URL_USERINFO = re.compile(r"(\w+://)[^/@\s]+@")
 
 REDACTED = "***"
+
+log = logging.getLogger(__name__)
 
 
 def git_argv(args: Sequence[str]) -> list[str]:
@@ -95,6 +99,7 @@ def run_git(
     """
     argv = git_argv(args)
     secrets = auth.redactions() if auth is not None else ()
+    started = time.monotonic()
     with subprocess.Popen(
         argv,
         cwd=cwd,
@@ -117,9 +122,12 @@ def run_git(
                 redact(f"no answer within {timeout} s\n" + err.decode(errors="replace"), secrets),
             ) from None
     stdout = out.decode(errors="surrogateescape")
+    command = [redact(arg, secrets) for arg in argv]
+    log.debug(
+        "%s: exit %s in %.3f s", " ".join(command), process.returncode, time.monotonic() - started
+    )
     if process.returncode == 0:
         return stdout
-    command = [redact(arg, secrets) for arg in argv]
     stderr = redact(err.decode(errors="replace"), secrets)
     safe_stdout = redact(out.decode(errors="replace"), secrets)
     if _AUTH_FAILURE.search(stderr):

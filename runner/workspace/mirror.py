@@ -47,9 +47,10 @@ def mirror_relpath(clone_url: str) -> PurePosixPath:
     `https://github.com/Owner/Repo.git` → `github.com/Owner/Repo.git`; a port becomes
     `host_port`; `file:///srv/x/repo` → `file/srv/x/repo.git`. Raises `UnsupportedUrl`.
     """
-    reject_credentials_in_url(clone_url)
     parts = urlsplit(clone_url)
     scheme = parts.scheme.lower()
+    if scheme in ("http", "https", "file"):
+        reject_credentials_in_url(clone_url)
     if scheme in ("http", "https"):
         if not parts.hostname:
             raise UnsupportedUrl(f"clone URL {clone_url!r} has no host")
@@ -57,9 +58,7 @@ def mirror_relpath(clone_url: str) -> PurePosixPath:
     elif scheme == "file":
         host = "file"
     else:
-        raise UnsupportedUrl(
-            f"clone URL {clone_url!r}: only http(s) and file URLs can be mirrored"
-        )
+        raise UnsupportedUrl(f"clone URL {clone_url!r}: only http(s) and file URLs can be mirrored")
     segments = [segment for segment in parts.path.split("/") if segment]
     if segments:
         segments[-1] = segments[-1].removesuffix(".git")

@@ -113,8 +113,14 @@ class Worktree:
     def __repr__(self) -> str:
         return f"Worktree(path={str(self.path)!r}, branch={self.branch!r})"
 
-    def _git(self, *args: str, **kwargs: object) -> str:
-        return run_git(list(args), self.path, **kwargs)  # type: ignore[arg-type]
+    def _git(
+        self,
+        *args: str,
+        auth: GitAuth | None = None,
+        env: dict[str, str] | None = None,
+        input: str | None = None,
+    ) -> str:
+        return run_git(list(args), self.path, auth=auth, env=env, input=input)
 
     def head_sha(self) -> str:
         return self._git("rev-parse", "HEAD").strip()
@@ -183,7 +189,7 @@ class Worktree:
         reject_credentials_in_url(clone_url)
         sha = self.head_sha()
         target = f"refs/heads/{self.branch}"
-        args = ["push", "--porcelain", "--no-verify"]
+        args = ["-c", "advice.pushUpdateRejected=false", "push", "--porcelain", "--no-verify"]
         if force:
             args.append(f"--force-with-lease={target}:{self._remote_sha or ''}")
         args += [clone_url, f"{sha}:{target}"]
@@ -234,9 +240,11 @@ def _rejection(porcelain: str) -> str | None:
 def _rejection_hint(reason: str, branch: str) -> str:
     if "non-fast-forward" in reason or "fetch first" in reason:
         return (
-            f"the remote {branch!r} has commits this session does not have: update the mirror "
-            "and start from the existing branch, or push with force=True"
+            f"{reason}: the remote {branch!r} has commits this session does not have; update "
+            "the mirror and continue the existing branch, or push with force=True"
         )
     if "stale info" in reason:
-        return f"the remote {branch!r} moved since this session started; refusing to overwrite"
-    return f"the remote refused to update {branch!r} (a protected branch or a hook?)"
+        return (
+            f"{reason}: the remote {branch!r} moved since this session started; not overwriting it"
+        )
+    return f"{reason}: the remote refused to update {branch!r} (a protected branch or a hook?)"
