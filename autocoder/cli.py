@@ -28,5 +28,12 @@ def cli(verbose: bool) -> None:
     )
 
 
+def _register() -> None:
+    from autocoder.commands.run import run_command
+
+    cli.add_command(run_command)
+
+
 def main() -> None:
+    _register()
     cli(prog_name="autocoder")

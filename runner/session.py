@@ -31,11 +31,17 @@ from runner.repo_config import RepoConfig, RepoConfigError, load_repo_config
 from runner.reporting.reporter import SessionReporter
 from runner.reporting.summary import Report
 from runner.reporting.texts import build_pull_request_body, build_pull_request_title
+from runner.sandbox import Sandbox
 from runner.task import CommandRecord, Conclusion, SessionResult, Task, TaskKind, Usage
-from runner.workspace.git_auth import GitAuth
-from runner.workspace.mirror import MirrorCache
-from runner.workspace.naming import branch_name
-from runner.workspace.worktree import Identity, Worktree, prepare_worktree
+from runner.workspace import (
+    GitAuth,
+    Identity,
+    MirrorCache,
+    Worktree,
+    branch_name,
+    prepare_worktree,
+    run_git,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +57,6 @@ class SessionDeps:
     draft: bool = True
     work_dir: Path | None = None  # where worktrees go; a temp dir by default
     echo: Callable[[str], None] = lambda line: None
-    sandbox_description: str = ""
     progress_interval_s: float = 10.0
 
 
@@ -63,6 +68,7 @@ class _Outcome:
     error: str | None = None
     commands: list[CommandRecord] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
+    sandbox: str = ""
 
 
 def new_session_id() -> str:
@@ -128,8 +134,8 @@ async def run_session(
 def _choose_branch(task: Task, deps: SessionDeps, mirror: Path) -> tuple[str, PullInfo | None]:
     """The branch to work on, and the open pull request already on it, if any."""
     if task.pull_number is not None:
-        pull = deps.github.get_pull(task.repository, task.pull_number)
-        return pull.head_ref, pull
+        current = deps.github.get_pull(task.repository, task.pull_number)
+        return current.head_ref, current
     branch = branch_name(task.issue_number, task.title)
     candidates = [branch, *existing_issue_branches(mirror, task.issue_number)]
     for candidate in dict.fromkeys(candidates):
@@ -140,13 +146,13 @@ def _choose_branch(task: Task, deps: SessionDeps, mirror: Path) -> tuple[str, Pu
 
 
 def existing_issue_branches(mirror: Path, issue_number: int) -> list[str]:
-    """Branches in the mirror made for this issue by an earlier session (the title may have
-    changed since, so the slug may differ)."""
-    from runner.workspace.git import run_git
-
-    prefix = f"refs/heads/autocoder/issue-{issue_number}"
+    """Branches on the remote made for this issue by an earlier session (the title may have
+    changed since, so the slug may differ). The mirror keeps remote heads under
+    refs/remotes/origin/."""
+    remote = "refs/remotes/origin/"
+    prefix = f"{remote}autocoder/issue-{issue_number}"
     out = run_git(["for-each-ref", "--format=%(refname)", prefix, prefix + "-*"], cwd=mirror)
-    return [line.removeprefix("refs/heads/") for line in out.splitlines() if line.strip()]
+    return [line.removeprefix(remote) for line in out.splitlines() if line.strip()]
 
 
 def _load_guidance(worktree: Path) -> tuple[RepoGuidance, RepoConfig, str | None]:
@@ -176,31 +182,12 @@ async def _run_engine(
     reporter: SessionReporter,
     cancel: asyncio.Event | None,
 ) -> _Outcome:
-    guard = LimitGuard(task.limits)
-    outcome = await _drive_engine(task, deps, session_id, worktree, reporter, cancel, guard)
-    outcome.usage = guard.usage()
-    return outcome
-
-
-async def _drive_engine(
-    task: Task,
-    deps: SessionDeps,
-    session_id: str,
-    worktree: Worktree,
-    reporter: SessionReporter,
-    cancel: asyncio.Event | None,
-    guard: LimitGuard,
-) -> _Outcome:
-    guidance, _config, problem = _load_guidance(worktree.path)
+    guidance, config, problem = _load_guidance(worktree.path)
     if problem:
         reporter.say(f"⚠️ {problem} (using defaults)")
-    commands: list[CommandRecord] = []
-
-    def emit(event: EngineEvent) -> None:
-        if isinstance(event, CommandRan):
-            commands.append(event.record)
-        reporter.event(event)
-
+    sandbox = Sandbox(worktree.path, network=config.network).describe()
+    reporter.say(sandbox)
+    guard = LimitGuard(task.limits)
     request = EngineRequest(
         session_id=session_id,
         system_prompt=build_system_prompt(task, guidance),
@@ -208,7 +195,30 @@ async def _drive_engine(
         worktree=worktree.path,
         guard=guard,
         model=deps.model,
+        allowed_commands=tuple(config.allowed_commands),
+        network=config.network,
     )
+    outcome = await _drive_engine(task, deps, request, reporter, cancel)
+    outcome.usage = guard.usage()
+    outcome.sandbox = sandbox
+    return outcome
+
+
+async def _drive_engine(
+    task: Task,
+    deps: SessionDeps,
+    request: EngineRequest,
+    reporter: SessionReporter,
+    cancel: asyncio.Event | None,
+) -> _Outcome:
+    guard = request.guard
+    commands: list[CommandRecord] = []
+
+    def emit(event: EngineEvent) -> None:
+        if isinstance(event, CommandRan):
+            commands.append(event.record)
+        reporter.event(event)
+
     engine_task = asyncio.create_task(deps.engine.run(request, emit))
     flusher = asyncio.create_task(_flush_periodically(reporter, deps.progress_interval_s))
     cancel_wait = asyncio.create_task(cancel.wait()) if cancel is not None else None
@@ -304,7 +314,7 @@ async def _conclude(
         usage=outcome.usage,
         duration_s=time.monotonic() - started,
         commands=outcome.commands,
-        sandbox=deps.sandbox_description,
+        sandbox=outcome.sandbox,
         stop_reason=outcome.stop_reason,
     )
     if pushed or (pull is not None and changed):

@@ -54,6 +54,8 @@ class EngineRequest:
     worktree: Path
     guard: LimitGuard
     model: str | None = None
+    allowed_commands: tuple[str, ...] = ()  # the repository's additions to the allowlist
+    network: bool = False  # whether sandboxed commands may reach the network
 
 
 @dataclass

@@ -22,6 +22,7 @@ from runner.engines.base import (
     ToolOutcome,
     ToolUse,
 )
+from runner.github.types import CheckRunAction
 from runner.reporting.markers import status_comment_marker
 from runner.reporting.summary import TITLES, Report, build_progress_text, build_summary, build_text
 from runner.reporting.texts import build_status_comment
@@ -34,8 +35,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHECK_RUN_NAME = "autocoder"
-ACTIONS_RUNNING = ({"label": "Stop", "description": "Stop this session", "identifier": "stop"},)
-ACTIONS_DONE = ({"label": "Retry", "description": "Run the session again", "identifier": "retry"},)
+ACTIONS_RUNNING = (CheckRunAction("Stop", "Stop this session", "stop"),)
+ACTIONS_DONE = (CheckRunAction("Retry", "Run the session again", "retry"),)
 
 
 def describe_event(event: EngineEvent) -> str | None:

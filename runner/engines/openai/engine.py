@@ -65,7 +65,7 @@ class OpenAIEngine:
     ) -> None:
         self._client = client
         self.model = model
-        self._toolbox_factory = toolbox_factory or Toolbox.for_worktree
+        self._toolbox_factory = toolbox_factory
         self._tools_factory = tools_factory
         self.prices: Mapping[str, ModelPrice] = prices or {}
         self.extra_params = dict(extra_params or {})
@@ -83,6 +83,15 @@ class OpenAIEngine:
         finally:
             await client.aclose()
 
+    def _toolbox_for(self, request: EngineRequest) -> Toolbox:
+        if self._toolbox_factory is not None:
+            return self._toolbox_factory(request.worktree)
+        return Toolbox.for_worktree(
+            request.worktree,
+            extra_commands=request.allowed_commands,
+            network=request.network,
+        )
+
     async def _loop(
         self,
         client: OpenAICompatibleClient,
@@ -90,7 +99,7 @@ class OpenAIEngine:
         request: EngineRequest,
         emit: EventSink,
     ) -> EngineOutcome:
-        registry = self._tools_factory(self._toolbox_factory(request.worktree))
+        registry = self._tools_factory(self._toolbox_for(request))
         tools = registry.openai_schema()
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": request.system_prompt},

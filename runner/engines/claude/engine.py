@@ -1,0 +1,583 @@
+"""The Claude engine: one coding session through claude-agent-sdk and its Claude Code CLI.
+
+How the runner stays in charge of a CLI that has its own agent loop:
+
+- Tools: only Read, Write, Edit, Glob, Grep and Bash are given to the CLI (`--tools`), with no
+  settings files (`setting_sources=[]`: a repository's `.claude/settings.json` could add hooks or
+  allow-rules), no MCP servers but ours (none; `strict_mcp_config`), and prompts delivered
+  verbatim (an `@/path` in issue text is not expanded into a file's content).
+- Policy: in the default permission mode the CLI does NOT consult `can_use_tool` for calls it
+  deems harmless (tried on CLI 2.1.330: `Read` inside the working directory and Bash `ls` ran
+  without asking; `Read /etc/hostname` asked). A PreToolUse hook, which the CLI runs for every
+  tool call, therefore judges each call first: a refusal is denied right there (the model
+  reads "PreToolUse:<tool> hook error: <reason>"), and an allowed call is answered "ask", which
+  makes the CLI consult `can_use_tool` for every call, auto-allowed or not. `can_use_tool` gives
+  the same decision (both ask one `ToolGate`, which judges each tool-use id once) and returns
+  the rewritten input. The hook passes the rewritten Bash input along with its "ask" as well, so
+  even a CLI that skipped the callback would run the sandboxed command line.
+- Secrets: every allowed Bash command is rewritten into `sandboxed_bash`, which runs it in the
+  runner's sandbox with a cleared environment; the CLI itself is started with an allowlisted
+  environment (see `launch`).
+- Limits: the `LimitGuard` counts one turn per model message id (Claude Code streams each
+  content block of an answer as its own message) and takes the cost from the final result. The
+  CLI's own `--max-turns` is set one above what the guard has left (a second line of defence)
+  and `--max-budget-usd` to the spend the guard has left (the CLI knows a turn's cost before we
+  do); the CLI stopping on either is reported as the guard's `LimitReached`. When the guard
+  trips, the CLI is interrupted and shut down, and `LimitReached` propagates.
+- Shutdown: whether the run ends, fails or is cancelled (the orchestrator's wall-time limit),
+  the SDK disconnects the CLI (stdin closed, then SIGTERM, then SIGKILL) in a task the
+  cancellation cannot interrupt, and the CLI's process group is killed if it is still there.
+
+System prompt: Claude Code's own preset, with the runner's prompt appended (not replaced). The
+preset is what the model was tuned with for exactly these tools (read before edit, how Edit
+matches, how to use Grep and Glob rather than shell find/grep); the runner's prompt adds the
+task's rules. The appended prompt comes last, so where the two differ the runner's rules are the
+most recent instruction the model reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+import tempfile
+from collections import deque
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from claude_agent_sdk import (
+    AssistantMessage,
+    ClaudeAgentOptions,
+    ClaudeSDKClient,
+    ClaudeSDKError,
+    CLINotFoundError,
+    HookMatcher,
+    PermissionResultAllow,
+    PermissionResultDeny,
+    ResultMessage,
+    SystemMessage,
+    TextBlock,
+    ToolPermissionContext,
+    ToolResultBlock,
+    ToolUseBlock,
+    UserMessage,
+)
+from claude_agent_sdk.types import (
+    HookContext,
+    HookInput,
+    PermissionResult,
+    PreToolUseHookSpecificOutput,
+    SyncHookJSONOutput,
+)
+
+from runner.engines.base import (
+    AssistantText,
+    CommandRan,
+    EngineError,
+    EngineOutcome,
+    EngineRequest,
+    EventSink,
+    Retrying,
+    ToolOutcome,
+    ToolUse,
+)
+from runner.engines.claude.errors import describe_model_failure, describe_retry
+from runner.engines.claude.gate import (
+    TOOLS,
+    BashRewriter,
+    GateDecision,
+    ToolGate,
+    one_line,
+    summarize_tool_call,
+)
+from runner.engines.claude.launch import (
+    DEFAULT_MAX_RETRIES,
+    ClaudeCredentials,
+    PrivateDirs,
+    build_cli_env,
+    bundled_cli_path,
+    write_launcher,
+)
+from runner.engines.claude.sandboxed_bash import TIMEOUT_EXIT_CODE, CommandReport
+from runner.limits import LimitReached
+from runner.policy import CommandPolicy
+from runner.task import CommandRecord
+
+if TYPE_CHECKING:
+    from runner.settings import RunnerSettings
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_TIMEOUT_S = 20.0  # the SDK's close() escalates stdin EOF → SIGTERM → SIGKILL in ~15 s
+INTERRUPT_TIMEOUT_S = 5.0
+_SYNTHETIC_MODEL = "<synthetic>"  # what Claude Code calls the messages it makes up itself
+_ASK_REASON = "autocoder's runner policy decides every tool call"
+
+ENGINE_NOTES = """\
+## How your tools run in this session
+- Each Bash command runs on its own in a sandbox that starts at the repository root, with a \
+clean environment that holds no credentials{network}. A `cd` does not carry over to the next \
+command: chain it (`cd sub && make`).
+- Every tool call is checked by a policy first. A refused call comes back with the reason; \
+change your approach rather than repeating it.
+"""
+
+
+class ClaudeEngine:
+    """`runner.engines.base.Engine` on claude-agent-sdk and the Claude Code CLI it bundles."""
+
+    name = "claude"
+
+    def __init__(
+        self,
+        *,
+        credentials: ClaudeCredentials | None = None,
+        default_model: str | None = None,
+        cli_path: Path | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        command_timeout_s: float = 120.0,
+        network: bool = False,
+        extra_commands: Sequence[str] = (),
+        use_bwrap: bool | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        """`credentials` fields left unset are read from the environment when a run starts.
+
+        `environ` (default: `os.environ` at run time) is where those, PATH and proxy settings
+        are read; nothing else of it reaches the CLI.
+        """
+        self._credentials = credentials or ClaudeCredentials()
+        self._default_model = default_model
+        self._cli_path = cli_path
+        self._max_retries = max_retries
+        self._command_timeout_s = command_timeout_s
+        self._network = network
+        self._extra_commands = tuple(extra_commands)
+        self._use_bwrap = use_bwrap
+        self._environ = environ
+
+    @classmethod
+    def from_settings(cls, settings: RunnerSettings, **kwargs: Any) -> ClaudeEngine:
+        def secret(value: Any) -> str | None:
+            return value.get_secret_value() if value is not None else None
+
+        credentials = ClaudeCredentials(
+            api_key=secret(settings.anthropic_api_key),
+            oauth_token=secret(settings.claude_code_oauth_token),
+            base_url=settings.anthropic_base_url,
+        )
+        return cls(credentials=credentials, default_model=settings.model, **kwargs)
+
+    async def run(self, request: EngineRequest, emit: EventSink) -> EngineOutcome:
+        environ: Mapping[str, str] = os.environ if self._environ is None else self._environ
+        credentials = self._credentials.resolved(environ)
+        if not credentials.present:
+            raise EngineError(
+                "no credentials for the Claude engine: set ANTHROPIC_API_KEY "
+                "(or CLAUDE_CODE_OAUTH_TOKEN / ANTHROPIC_AUTH_TOKEN)"
+            )
+        cli = self._cli_path or bundled_cli_path()
+        if cli is None or not cli.is_file():
+            raise EngineError(
+                "the Claude Code CLI was not found: reinstall claude-agent-sdk (it bundles the "
+                "CLI) or put `claude` on PATH"
+            )
+        with tempfile.TemporaryDirectory(
+            prefix="autocoder-claude-", ignore_cleanup_errors=True
+        ) as root:
+            dirs = PrivateDirs(Path(root))
+            dirs.create()
+            env = build_cli_env(credentials, dirs, environ=environ, max_retries=self._max_retries)
+            session = _ClaudeSession(
+                request,
+                emit,
+                dirs=dirs,
+                env=env,
+                cli=cli,
+                base_url=credentials.base_url,
+                model=request.model or self._default_model,
+                gate=self._gate(request, dirs),
+                network=self._network or request.network,
+            )
+            return await session.run()
+
+    def _gate(self, request: EngineRequest, dirs: PrivateDirs) -> ToolGate:
+        worktree = request.worktree.resolve()
+        guard = request.guard
+
+        def timeout_s() -> float:
+            return min(self._command_timeout_s, max(1.0, guard.remaining_s()))
+
+        bash = BashRewriter(
+            python=sys.executable,
+            worktree=worktree,
+            reports_dir=dirs.reports,
+            timeout_s=timeout_s,
+            network=self._network or request.network,
+            use_bwrap=self._use_bwrap,
+            hide=(dirs.root,),
+        )
+        policy = CommandPolicy.default(
+            worktree, extra_commands=(*self._extra_commands, *request.allowed_commands)
+        )
+        return ToolGate(worktree=worktree, policy=policy, bash=bash)
+
+
+class _ClaudeSession:
+    """One run of the CLI: options, the two permission callbacks, and the message stream."""
+
+    def __init__(
+        self,
+        request: EngineRequest,
+        emit: EventSink,
+        *,
+        dirs: PrivateDirs,
+        env: dict[str, str],
+        cli: Path,
+        base_url: str | None,
+        model: str | None,
+        gate: ToolGate,
+        network: bool,
+    ) -> None:
+        self._request = request
+        self._emit = emit
+        self._dirs = dirs
+        self._env = env
+        self._cli = cli
+        self._base_url = base_url
+        self._model = model
+        self._gate = gate
+        self._network = network
+        self._guard = request.guard
+        self._turn_ids: set[str] = set()
+        self._tool_names: dict[str, str] = {}
+        self._recorded: set[str] = set()
+        self._commands: list[CommandRecord] = []
+        self._last_text = ""
+        self._failure: tuple[str | None, str] | None = None
+        self._stderr: deque[str] = deque(maxlen=30)
+        self._unnamed_calls = 0
+
+    # ---- options -------------------------------------------------------------------------
+
+    def _options(self) -> ClaudeAgentOptions:
+        limits = self._guard.limits
+        turns_left = max(1, limits.max_turns - self._guard.turns)
+        budget_left = max(0.01, limits.max_cost_usd - self._guard.cost_usd)
+        notes = ENGINE_NOTES.format(network="" if self._network else " and no network")
+        return ClaudeAgentOptions(
+            tools=list(TOOLS),
+            allowed_tools=[],
+            system_prompt={
+                "type": "preset",
+                "preset": "claude_code",
+                "append": f"{self._request.system_prompt.rstrip()}\n\n{notes}",
+            },
+            mcp_servers={},
+            strict_mcp_config=True,
+            setting_sources=[],
+            verbatim_prompts=True,
+            # One above what the guard allows: the guard, counting the same turns, trips first.
+            max_turns=turns_left + 1,
+            # The CLI learns a turn's cost before the runner does (the guard gets the total with
+            # the result), so the budget is the CLI's to enforce mid-run; its stop is mapped to
+            # the guard's LimitReached("cost").
+            max_budget_usd=round(budget_left, 4),
+            model=self._model,
+            cwd=str(self._request.worktree.resolve()),
+            cli_path=str(write_launcher(self._dirs, self._cli, self._env)),
+            env=dict(self._env),
+            stderr=self._stderr.append,
+            can_use_tool=self._can_use_tool,
+            hooks={
+                "PreToolUse": [
+                    HookMatcher(matcher=None, hooks=[self._pre_tool_use], on_failure="block")
+                ]
+            },
+        )
+
+    # ---- permission callbacks ----------------------------------------------------------
+
+    def _decide(
+        self, tool_use_id: str | None, name: str, tool_input: Mapping[str, Any]
+    ) -> GateDecision:
+        if not tool_use_id:
+            self._unnamed_calls += 1
+            tool_use_id = f"unnamed-{self._unnamed_calls}"
+        decision = self._gate.decide(tool_use_id, name, tool_input)
+        if not decision.allowed:
+            log.info(
+                "refused %s (%s): %s", name, summarize_tool_call(name, tool_input), decision.reason
+            )
+        return decision
+
+    async def _can_use_tool(
+        self, name: str, tool_input: dict[str, Any], context: ToolPermissionContext
+    ) -> PermissionResult:
+        decision = self._decide(context.tool_use_id, name, tool_input)
+        if decision.allowed:
+            return PermissionResultAllow(updated_input=decision.updated_input)
+        return PermissionResultDeny(message=_refusal(decision.reason))
+
+    async def _pre_tool_use(
+        self, hook_input: HookInput, tool_use_id: str | None, context: HookContext
+    ) -> SyncHookJSONOutput:
+        data: Mapping[str, Any] = hook_input
+        name = str(data.get("tool_name", ""))
+        raw_input = data.get("tool_input")
+        tool_input: Mapping[str, Any] = raw_input if isinstance(raw_input, dict) else {}
+        decision = self._decide(tool_use_id or data.get("tool_use_id"), name, tool_input)
+        output: PreToolUseHookSpecificOutput
+        if decision.allowed:
+            output = {
+                "hookEventName": "PreToolUse",
+                "permissionDecision": "ask",
+                "permissionDecisionReason": _ASK_REASON,
+            }
+            if decision.updated_input is not None:
+                output["updatedInput"] = decision.updated_input
+        else:
+            output = {
+                "hookEventName": "PreToolUse",
+                "permissionDecision": "deny",
+                "permissionDecisionReason": _refusal(decision.reason),
+            }
+        return {"hookSpecificOutput": output}
+
+    # ---- the run -------------------------------------------------------------------------
+
+    async def run(self) -> EngineOutcome:
+        client = ClaudeSDKClient(self._options())
+        try:
+            result = await self._converse(client)
+        finally:
+            await self._shut_down(client)
+            self._record_unfinished_commands()
+        final = (result.result if result.result else "") or self._last_text
+        return EngineOutcome(final_text=final.strip(), commands=list(self._commands))
+
+    async def _converse(self, client: ClaudeSDKClient) -> ResultMessage:
+        try:
+            await client.connect()
+            await client.query(self._request.prompt)
+            messages = client.receive_response()
+            try:
+                async for message in messages:
+                    result = self._handle(message)
+                    if result is not None:
+                        return result
+            finally:
+                if isinstance(messages, AsyncGenerator):
+                    await messages.aclose()
+        except LimitReached as limit:
+            self._gate.close(f"The session is stopping: {limit}.")
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.interrupt(), INTERRUPT_TIMEOUT_S)
+            raise
+        except CLINotFoundError as error:
+            raise EngineError(f"the Claude Code CLI could not be started: {error}") from error
+        except ClaudeSDKError as error:  # CLIConnectionError, ProcessError, parse errors
+            raise EngineError(self._cli_failure(str(error))) from error
+        raise EngineError(self._cli_failure("the CLI ended the session without a result"))
+
+    def _cli_failure(self, what: str) -> str:
+        if self._failure is not None:
+            kind, detail = self._failure
+            return describe_model_failure(
+                error_kind=kind, detail=detail, base_url=self._base_url, model=self._model
+            )
+        tail = " | ".join(line.strip() for line in self._stderr if line.strip())[-1500:]
+        return (
+            f"the Claude Code CLI failed: {what}"
+            + (f" (stderr: {tail})" if tail else "")
+            + ". Check ANTHROPIC_BASE_URL and ANTHROPIC_API_KEY (or CLAUDE_CODE_OAUTH_TOKEN)."
+        )
+
+    async def _shut_down(self, client: ClaudeSDKClient) -> None:
+        """Disconnect in a task a second cancellation cannot cut short; then kill leftovers."""
+        closing = asyncio.ensure_future(client.disconnect())
+        try:
+            await asyncio.wait_for(asyncio.shield(closing), SHUTDOWN_TIMEOUT_S)
+        except Exception:  # TimeoutError included: the process group is killed below
+            log.warning("the Claude Code CLI did not shut down cleanly", exc_info=True)
+        finally:
+            _kill_process_group(self._dirs.pidfile, self._cli)
+
+    # ---- messages ------------------------------------------------------------------------
+
+    def _handle(self, message: object) -> ResultMessage | None:
+        if isinstance(message, AssistantMessage):
+            self._on_assistant(message)
+        elif isinstance(message, UserMessage):
+            self._on_user(message)
+        elif isinstance(message, SystemMessage):
+            self._on_system(message)
+        elif isinstance(message, ResultMessage):
+            self._on_result(message)
+            return message
+        return None
+
+    def _on_assistant(self, message: AssistantMessage) -> None:
+        texts = [block.text for block in message.content if isinstance(block, TextBlock)]
+        if message.model == _SYNTHETIC_MODEL or message.error is not None:
+            # Claude Code's own account of a failed model call, not a model turn.
+            self._failure = (message.error, " ".join(texts) or (message.error or ""))
+            return
+        turn_id = message.message_id or message.uuid or f"turn-{len(self._turn_ids)}"
+        if turn_id not in self._turn_ids:
+            self._turn_ids.add(turn_id)
+            usage = message.usage or {}
+            self._guard.record_turn(
+                input_tokens=_input_tokens(usage), output_tokens=_int(usage.get("output_tokens"))
+            )
+        for block in message.content:
+            if isinstance(block, TextBlock) and block.text.strip():
+                self._last_text = block.text
+                self._emit(AssistantText(block.text))
+            elif isinstance(block, ToolUseBlock):
+                self._tool_names[block.id] = block.name
+                self._emit(ToolUse(block.name, summarize_tool_call(block.name, block.input)))
+
+    def _on_user(self, message: UserMessage) -> None:
+        if isinstance(message.content, str):
+            return
+        for block in message.content:
+            if isinstance(block, ToolResultBlock):
+                self._on_tool_result(block)
+
+    def _on_tool_result(self, block: ToolResultBlock) -> None:
+        name = self._tool_names.get(block.tool_use_id, "tool")
+        decision = self._gate.decisions.get(block.tool_use_id)
+        text = _result_text(block.content)
+        if decision is not None and not decision.allowed:
+            self._emit(ToolOutcome(name, False, one_line(decision.reason)))
+        elif decision is not None and decision.report is not None:
+            report = _read_report(decision.report)
+            exit_code = report.exit_code if report is not None else None
+            ok = exit_code == 0
+            summary = f"exit {exit_code}" if exit_code is not None else "no exit status"
+            if report is not None and report.timed_out:
+                summary = "timed out"
+            first = one_line(text)
+            self._emit(ToolOutcome(name, ok, f"{summary}: {first}" if first else summary))
+        else:
+            self._emit(ToolOutcome(name, not block.is_error, one_line(text)))
+        if decision is not None:
+            self._record_command(decision)
+
+    def _on_system(self, message: SystemMessage) -> None:
+        if message.subtype == "api_retry":
+            reason, wait_s = describe_retry(message.data)
+            self._emit(Retrying(reason, wait_s))
+        elif message.subtype == "init":
+            tools = message.data.get("tools")
+            extra = sorted(set(tools) - set(TOOLS)) if isinstance(tools, list) else []
+            if extra:  # the gate refuses them anyway; say so, it means the CLI changed
+                log.warning("Claude Code offers tools beyond the allowed set: %s", extra)
+
+    def _on_result(self, result: ResultMessage) -> None:
+        if result.total_cost_usd is not None:
+            self._guard.set_cost(result.total_cost_usd)
+        usage = result.usage or {}
+        if usage:
+            self._guard.input_tokens = max(self._guard.input_tokens, _input_tokens(usage))
+            self._guard.output_tokens = max(
+                self._guard.output_tokens, _int(usage.get("output_tokens"))
+            )
+        if not result.is_error:
+            return
+        limits = self._guard.limits
+        if result.subtype == "error_max_turns":
+            raise LimitReached("turns", f"turn limit reached ({limits.max_turns} turns)")
+        if result.subtype == "error_max_budget_usd":
+            raise LimitReached(
+                "cost",
+                f"spend limit reached (${self._guard.cost_usd:.2f} of ${limits.max_cost_usd:.2f})",
+            )
+        kind, detail = self._failure or (None, result.result or "; ".join(result.errors or []))
+        raise EngineError(
+            describe_model_failure(
+                error_kind=kind,
+                detail=detail or result.subtype,
+                base_url=self._base_url,
+                model=self._model,
+                status=result.api_error_status,
+            )
+        )
+
+    # ---- command records -----------------------------------------------------------------
+
+    def _record_command(self, decision: GateDecision) -> None:
+        command = decision.command
+        if command is None or decision.tool_use_id in self._recorded:
+            return
+        self._recorded.add(decision.tool_use_id)
+        if not decision.allowed:
+            record = CommandRecord(command, None, refused_reason=decision.reason)
+        else:
+            report = _read_report(decision.report) if decision.report else None
+            if report is None:
+                record = CommandRecord(command, None)
+            else:
+                exit_code = report.exit_code
+                if exit_code is None and report.timed_out:
+                    exit_code = TIMEOUT_EXIT_CODE
+                record = CommandRecord(command, exit_code, timed_out=report.timed_out)
+        self._commands.append(record)
+        self._emit(CommandRan(record))
+
+    def _record_unfinished_commands(self) -> None:
+        """Commands decided but whose result never came back (the run stopped): record them."""
+        for decision in self._gate.decisions.values():
+            self._record_command(decision)
+
+
+def _refusal(reason: str) -> str:
+    return f"Refused by autocoder's policy: {reason}"
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) else 0
+
+
+def _input_tokens(usage: Mapping[str, Any]) -> int:
+    return sum(
+        _int(usage.get(key))
+        for key in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+    )
+
+
+def _result_text(content: str | list[dict[str, Any]] | None) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    return "\n".join(str(item.get("text", "")) for item in content if item.get("type") == "text")
+
+
+def _read_report(path: Path | None) -> CommandReport | None:
+    if path is None:
+        return None
+    try:
+        return CommandReport.from_json(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _kill_process_group(pidfile: Path, cli: Path) -> None:
+    """Kill the CLI's process group if the CLI (a session leader, see `launch`) still runs."""
+    try:
+        pid = int(pidfile.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        leads_its_group = os.getpgid(pid) == pid
+    except (OSError, ValueError):
+        return  # never started, already gone, or no /proc to check that the pid is still ours
+    if not cmdline.startswith(str(cli).encode()) or not leads_its_group:
+        return
+    log.warning("killing the Claude Code CLI (pid %s) and its process group", pid)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
