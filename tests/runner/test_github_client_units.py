@@ -1,0 +1,217 @@
+"""Pure parts of runner.github: conversions, check-run limits, retry rules, error messages."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import pytest
+from github.GithubException import GithubException
+from urllib3.exceptions import MaxRetryError
+from urllib3.response import HTTPResponse
+from urllib3.util.retry import Retry
+
+from runner.github import (
+    CheckRunAction,
+    GitHubAuthError,
+    GitHubCredentials,
+    GitHubNotFoundError,
+    GitHubRateLimitError,
+    RetryPolicy,
+)
+from runner.github.auth import split_repo
+from runner.github.checks import (
+    OUTPUT_TEXT_LIMIT,
+    TRUNCATION_NOTE,
+    action_payload,
+    build_output,
+    truncate,
+)
+from runner.github.convert import (
+    check_run_from_json,
+    issue_from_json,
+    pull_from_json,
+    rate_limit_from_json,
+    review_comment_from_json,
+)
+from runner.github.retry import is_idempotent_post
+from runner.github.translate import translate
+
+TOKEN = "ghs_unitTestSecretToken0123456789"
+PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEnotarealkey\n-----END RSA PRIVATE KEY-----\n"
+
+
+# -- conversions ------------------------------------------------------------------------------
+
+
+def test_issue_from_json_reads_labels_author_and_pull_marker() -> None:
+    data = {
+        "number": 7,
+        "title": "Add a flag",
+        "body": None,
+        "state": "open",
+        "labels": [{"name": "autocoder"}, {"name": "bug"}],
+        "user": {"login": "octocat"},
+        "html_url": "https://github.com/o/r/issues/7",
+        "pull_request": {"url": "x"},
+    }
+    issue = issue_from_json(data)
+    assert issue.labels == ("autocoder", "bug")
+    assert issue.body == ""
+    assert issue.author == "octocat"
+    assert issue.is_pull_request
+    assert not issue_from_json({**data, "pull_request": None}).is_pull_request
+
+
+def test_pull_review_comment_check_run_and_rate_limit_from_json() -> None:
+    pull = pull_from_json(
+        {
+            "number": 3,
+            "html_url": "h",
+            "state": "open",
+            "draft": True,
+            "head": {"ref": "autocoder/issue-1-x", "sha": "abc"},
+            "base": {"ref": "main"},
+            "body": "Closes #1",
+            "user": {"login": "autocoder[bot]"},
+        }
+    )
+    assert (pull.head_ref, pull.head_sha, pull.base_ref, pull.draft) == (
+        "autocoder/issue-1-x",
+        "abc",
+        "main",
+        True,
+    )
+    comment = review_comment_from_json(
+        {"id": 5, "user": {"login": "a"}, "body": "b", "path": "p.py", "original_line": 9}
+    )
+    assert comment.line == 9 and comment.in_reply_to_id is None
+    run = check_run_from_json(
+        {"id": 1, "html_url": "u", "head_sha": "s", "status": "queued", "conclusion": None}
+    )
+    assert run.conclusion is None
+    limit = rate_limit_from_json(
+        {"resources": {"core": {"limit": 5000, "remaining": 4999, "reset": 1700000000}}}
+    )
+    assert limit.remaining == 4999
+    assert limit.reset_at == datetime.fromtimestamp(1700000000, UTC)
+
+
+# -- check-run payloads -----------------------------------------------------------------------
+
+
+def test_truncate_keeps_short_text_and_marks_cut_text() -> None:
+    assert truncate("short") == "short"
+    long = "x" * (OUTPUT_TEXT_LIMIT + 10)
+    cut = truncate(long)
+    assert len(cut) == OUTPUT_TEXT_LIMIT
+    assert cut.endswith(TRUNCATION_NOTE)
+    assert "…(truncated)" in build_output("t", long, long)["text"]
+
+
+@pytest.mark.parametrize(
+    ("actions", "words"),
+    [
+        ([CheckRunAction("x" * 21, "d", "i")], "label"),
+        ([CheckRunAction("l", "d" * 41, "i")], "description"),
+        ([CheckRunAction("l", "d", "i" * 21)], "identifier"),
+        ([CheckRunAction("", "d", "i")], "label"),
+        ([CheckRunAction("l", "d", f"i{n}") for n in range(4)], "at most 3"),
+    ],
+)
+def test_invalid_actions_raise_value_error(actions: list[CheckRunAction], words: str) -> None:
+    with pytest.raises(ValueError, match=words):
+        action_payload(actions)
+
+
+def test_valid_actions_become_payload() -> None:
+    assert action_payload([CheckRunAction("Cancel", "Stop this session", "cancel")]) == [
+        {"label": "Cancel", "description": "Stop this session", "identifier": "cancel"}
+    ]
+
+
+# -- retry rules ----------------------------------------------------------------------------
+
+
+def _response(status: int, headers: dict[str, str] | None = None) -> HTTPResponse:
+    return HTTPResponse(body=b"{}", status=status, headers=headers or {}, preload_content=True)
+
+
+def test_post_5xx_is_not_retried_blindly_but_patch_is() -> None:
+    retry = RetryPolicy(backoff_factor=0).build()
+    with pytest.raises(MaxRetryError):
+        retry.increment("POST", "/repos/o/r/pulls", response=_response(502))
+    assert retry.increment("PATCH", "/repos/o/r/check-runs/1", response=_response(502))
+    assert retry.increment("POST", "/repos/o/r/issues/1/reactions", response=_response(502))
+    assert is_idempotent_post("/api/v3/repos/o/r/pulls/1/requested_reviewers")
+    assert not is_idempotent_post("/repos/o/r/issues/1/comments")
+
+
+def test_rate_limit_retry_after_is_honoured_and_bounded() -> None:
+    retry = RetryPolicy(max_rate_limit_wait=5).build()
+    again = retry.increment(
+        "POST", "/repos/o/r/pulls", response=_response(429, {"Retry-After": "1"})
+    )
+    assert again.get_retry_after(_response(429, {"Retry-After": "1"})) == 1
+    with pytest.raises(MaxRetryError):
+        retry.increment("POST", "/repos/o/r/pulls", response=_response(403, {"Retry-After": "60"}))
+
+
+def test_429_without_retry_after_waits_for_the_reset() -> None:
+    retry = RetryPolicy(max_rate_limit_wait=30).build()
+    reset = str(int(time.time()) + 3)
+    again = retry.increment(
+        "GET",
+        "/repos/o/r",
+        response=_response(429, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}),
+    )
+    assert 2 <= again.get_backoff_time() <= 5
+
+
+def test_total_retry_time_is_bounded() -> None:
+    retry: Retry = RetryPolicy(backoff_factor=10, backoff_max=10, max_total_wait=15).build()
+    retry = retry.increment("GET", "/x", response=_response(503))  # 1st retry: no wait
+    retry = retry.increment("GET", "/x", response=_response(503))  # waits 10 s: allowed
+    with pytest.raises(MaxRetryError):
+        retry.increment("GET", "/x", response=_response(503))  # 10 + 10 > 15: refused
+
+
+# -- errors and secrets ---------------------------------------------------------------------
+
+
+def test_translated_errors_say_what_to_do_and_hide_secrets() -> None:
+    bad = GithubException(401, {"message": f"Bad credentials {TOKEN}"}, {})
+    error = translate(bad, "reading issue #1 of o/r", [TOKEN])
+    assert isinstance(error, GitHubAuthError)
+    assert TOKEN not in str(error) and "Check the token" in str(error)
+    missing = translate(GithubException(404, {"message": "Not Found"}, {}), "x", [])
+    assert isinstance(missing, GitHubNotFoundError)
+    limited = translate(
+        GithubException(
+            403, {"message": "API rate limit exceeded"}, {"x-ratelimit-reset": "1700000000"}
+        ),
+        "x",
+        [],
+    )
+    assert isinstance(limited, GitHubRateLimitError)
+    assert limited.reset_at == datetime.fromtimestamp(1700000000, UTC)
+
+
+def test_credentials_never_show_secrets() -> None:
+    token = GitHubCredentials.from_token(TOKEN)
+    assert TOKEN not in repr(token) and TOKEN not in str(token)
+    app = GitHubCredentials.from_app(123, PEM, 9)
+    assert "PRIVATE" not in repr(app) and "MIIE" not in str(app)
+    with pytest.raises(ValueError, match="PEM"):
+        GitHubCredentials.from_app(1, "not a key")
+
+
+@pytest.mark.parametrize("name", ["o/r", "my-org/my.repo_1"])
+def test_split_repo_accepts_owner_name(name: str) -> None:
+    assert "/".join(split_repo(name)) == name
+
+
+@pytest.mark.parametrize("name", ["o", "o/r/x", "../r", "o/..", "o/r?x=1", ""])
+def test_split_repo_refuses_anything_else(name: str) -> None:
+    with pytest.raises(ValueError):
+        split_repo(name)
