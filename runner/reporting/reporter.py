@@ -10,6 +10,7 @@ plus one per push and the final one). One status comment on the issue is edited 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -107,6 +108,9 @@ class SessionReporter:
             title=title,
             summary=f"autocoder is working on #{self.issue_number}.",
             actions=ACTIONS_RUNNING,
+            # Names the issue (the App maps Retry/Stop back to it) and is unique per create,
+            # which makes the create safe to retry.
+            external_id=f"autocoder:issue-{self.issue_number}:{uuid.uuid4().hex[:12]}",
         )
         self.check_run_id, self.check_run_url, self.head_sha = run.id, run.html_url, head_sha
         self.throttle.force()
