@@ -23,7 +23,8 @@ from runner.engines.base import (
     ToolOutcome,
     ToolUse,
 )
-from runner.github.types import CheckRunAction
+from runner.github.errors import GitHubAuthError
+from runner.github.types import CheckRunAction, CheckRunInfo
 from runner.reporting.markers import status_comment_marker
 from runner.reporting.summary import TITLES, Report, build_progress_text, build_summary, build_text
 from runner.reporting.texts import build_status_comment
@@ -72,6 +73,7 @@ class SessionReporter:
     comment_id: int | None = None
     pull_request_url: str | None = None
     lines: list[str] = field(default_factory=list)
+    check_runs_unavailable: bool = False
     _dirty: bool = False
 
     # -- the issue ---------------------------------------------------------------------------
@@ -100,7 +102,25 @@ class SessionReporter:
 
     # -- the check run -----------------------------------------------------------------------
     def start(self, head_sha: str, title: str = "Working on it") -> None:
-        run = self.github.create_check_run(
+        if self.check_runs_unavailable:
+            self.head_sha = head_sha
+            return
+        try:
+            run = self._create_check_run(head_sha, title)
+        except GitHubAuthError as error:
+            if error.status != 403:
+                raise
+            # Only GitHub Apps may create check runs (a personal token gets 403 "You must
+            # authenticate via a GitHub App"): report in the issue comment and terminal only.
+            self.check_runs_unavailable = True
+            self.head_sha = head_sha
+            self.say(f"⚠️ no check run: {error} — progress is reported in the issue comment")
+            return
+        self.check_run_id, self.check_run_url, self.head_sha = run.id, run.html_url, head_sha
+        self.throttle.force()
+
+    def _create_check_run(self, head_sha: str, title: str) -> CheckRunInfo:
+        return self.github.create_check_run(
             self.repository,
             name=CHECK_RUN_NAME,
             head_sha=head_sha,
@@ -112,8 +132,6 @@ class SessionReporter:
             # which makes the create safe to retry.
             external_id=f"autocoder:issue-{self.issue_number}:{uuid.uuid4().hex[:12]}",
         )
-        self.check_run_id, self.check_run_url, self.head_sha = run.id, run.html_url, head_sha
-        self.throttle.force()
 
     def moved_to(self, head_sha: str) -> None:
         """The branch head moved (a push): continue the check run on the new head."""
