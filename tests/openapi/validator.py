@@ -29,8 +29,8 @@ from urllib.parse import urlsplit
 
 import referencing
 import referencing.jsonschema
-from jsonschema import Draft202012Validator, FormatChecker  # type: ignore[import-untyped]
-from jsonschema.exceptions import ValidationError, best_match  # type: ignore[import-untyped]
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError, best_match
 
 VENDORED_DIR = Path(__file__).resolve().parent
 REST_FILE = "github-rest-subset.json"
