@@ -1,0 +1,1 @@
+"""The App's HTTP API besides the webhook: health, metrics, features, sessions."""

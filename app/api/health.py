@@ -1,0 +1,36 @@
+"""`GET /healthz`: whether the server can do its job, and what to set when it cannot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from app.settings import REGISTER_APP_HELP
+from app.state import State
+
+router = APIRouter()
+
+
+@router.get("/healthz")
+def healthz(state: State) -> JSONResponse:
+    body: dict[str, Any] = {"status": "ok"}
+    try:
+        with state.database.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        body["database"] = "ok"
+    except Exception as exc:
+        body["database"] = f"unavailable: {type(exc).__name__}"
+        body["status"] = "failing"
+    missing = state.settings.missing()
+    if missing:
+        body["status"] = "unconfigured" if body["status"] == "ok" else body["status"]
+        body["github_app"] = {"configured": False, "missing": missing, "help": REGISTER_APP_HELP}
+    else:
+        body["github_app"] = {"configured": True, "app_id": state.settings.github_app_id}
+    body["workers"] = "running" if state.workers is not None else "stopped"
+    if state.notes:
+        body["notes"] = list(state.notes)
+    return JSONResponse(body, status_code=503 if body["status"] == "failing" else 200)

@@ -1,0 +1,118 @@
+"""Opening the App's database: engine, session factory, and migrations to the newest schema.
+
+SQLite (the embedded default) is opened in WAL mode with a busy timeout, and every transaction
+starts with `BEGIN IMMEDIATE`: writers queue on the database lock (waiting up to the busy
+timeout) instead of failing when a read transaction tries to become a write transaction.
+PostgreSQL is used as it comes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+_log = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _is_sqlite(url: str) -> bool:
+    return make_url(url).drivername.startswith("sqlite")
+
+
+def _sqlite_file(url: str) -> Path | None:
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for `url`; for a SQLite file, its directory is created first."""
+    if not _is_sqlite(url):
+        return create_engine(url, pool_pre_ping=True, **kwargs)
+    path = _sqlite_file(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    connect_args = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below start transactions, not the sqlite3 module.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            if path is not None:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(url: str | None = None) -> Any:
+    """Alembic's configuration, built in code so migrations run from the installed package."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if url is not None:
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def migrate(engine: Engine, revision: str = "heads") -> None:
+    """Bring the schema to `revision` (default: the newest)."""
+    from alembic import command
+
+    config = alembic_config()
+    with engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+        connection.commit()
+
+
+def current_revisions(engine: Engine) -> set[str]:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return set(MigrationContext.configure(connection).get_current_heads())
+
+
+@dataclass
+class Database:
+    """An open database: the engine and a factory of ORM sessions."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def open_database(url: str, *, run_migrations: bool = True) -> Database:
+    """Open `url`, creating the SQLite file's directory, and migrate it to the newest schema."""
+    engine = make_engine(url)
+    if run_migrations:
+        migrate(engine)
+    _log.debug("database ready: %s", make_url(url).render_as_string(hide_password=True))
+    return Database(engine, make_session_factory(engine))

@@ -1,0 +1,173 @@
+"""The mirror: what the App knows of GitHub (installations, repositories, issues as features), the
+sessions it ran and the webhook deliveries it received. GitHub stays the source of truth; these
+tables are kept current from webhooks and reconciled periodically.
+
+The job queue's table lives with the queue (`app.queue.models`), on the same `Base`.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from app.db.base import Base
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite keeps no zone; it is put back)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use datetime.now(UTC)")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class AgentStatus(enum.StrEnum):
+    """Where autocoder is with an issue."""
+
+    PENDING = "pending"  # nothing queued (never triggered, or cancelled)
+    QUEUED = "queued"
+    RUNNING = "running"
+    PR_OPEN = "pr_open"  # a session ended with a pull request that is still open
+    DONE = "done"
+    FAILED = "failed"
+
+
+class DeliveryStatus(enum.StrEnum):
+    RECEIVED = "received"
+    PROCESSED = "processed"
+    IGNORED = "ignored"
+    FAILED = "failed"
+
+
+class Installation(Base):
+    __tablename__ = "installations"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    account_login: Mapped[str | None] = mapped_column(String(255))
+    account_type: Mapped[str | None] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Repository(Base):
+    __tablename__ = "repositories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    github_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    full_name: Mapped[str] = mapped_column(String(255), unique=True)
+    installation_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("installations.id", ondelete="SET NULL"), index=True
+    )
+    private: Mapped[bool | None] = mapped_column(Boolean)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Conditional listing of labelled issues (reconcile): the last answer's ETag and the newest
+    # `updated_at` seen, sent back as `If-None-Match` and `since`.
+    issues_etag: Mapped[str | None] = mapped_column(String(255))
+    issues_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reconciled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Feature(Base):
+    """An issue, as a feature autocoder may work on."""
+
+    __tablename__ = "features"
+    __table_args__ = (UniqueConstraint("repository", "number", name="uq_features_repo_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    repository: Mapped[str] = mapped_column(String(255), index=True)  # owner/name
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    labels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    author: Mapped[str | None] = mapped_column(String(255))
+    html_url: Mapped[str | None] = mapped_column(String(1024))
+    agent_status: Mapped[str] = mapped_column(String(16), default=AgentStatus.PENDING.value)
+    etag: Mapped[str | None] = mapped_column(String(255))
+    github_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class SessionRecord(Base):
+    """One coding session (a run of the runner for a job)."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (Index("ix_sessions_repo_issue", "repository", "issue_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    repository: Mapped[str] = mapped_column(String(255))
+    issue_number: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32), default="start")
+    engine: Mapped[str | None] = mapped_column(String(32))
+    model: Mapped[str | None] = mapped_column(String(255))
+    runner_session_id: Mapped[str | None] = mapped_column(String(64))
+    turns: Mapped[int] = mapped_column(Integer, default=0)
+    input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    output_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    conclusion: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+    branch: Mapped[str | None] = mapped_column(String(255))
+    pull_request_number: Mapped[int | None] = mapped_column(Integer)
+    pull_request_url: Mapped[str | None] = mapped_column(String(1024))
+    check_run_url: Mapped[str | None] = mapped_column(String(1024))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    log: Mapped[str] = mapped_column(Text, default="")
+
+
+class Delivery(Base):
+    """A webhook delivery, by GitHub's `X-GitHub-Delivery` id (a redelivery carries the same)."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(String(64), unique=True)
+    event: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str | None] = mapped_column(String(64))
+    repository: Mapped[str | None] = mapped_column(String(255))
+    installation_id: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.RECEIVED.value)
+    outcome: Mapped[str | None] = mapped_column(Text)  # what was done, e.g. "queued start job 3"
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,148 @@
+"""Settings of the App server, from the environment (`AUTOCODER_*`) and a `.env` file.
+
+Read once by `autocoder serve` / `autocoder sync` and passed in; never a module global. Everything
+has an embedded default except the GitHub App's identity (id, private key, webhook secret): without
+those the server still starts, serves `/healthz` and says what is missing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from runner.decide import Rules
+
+DEFAULT_DATABASE_PATH = Path("~/.autocoder/autocoder.db")
+REGISTER_APP_HELP = (
+    "Register a GitHub App (Settings → Developer settings → GitHub Apps → New GitHub App) with "
+    "webhook URL https://<this server>/api/github/webhooks, a webhook secret, permissions "
+    "Contents, Issues, Pull requests and Checks: read & write (Metadata: read), and the events "
+    "Issues, Issue comment, Pull request review, Pull request review comment and Check run. "
+    "Then set AUTOCODER_GITHUB_APP_ID, AUTOCODER_GITHUB_PRIVATE_KEY_PATH (the .pem file GitHub "
+    "gives you) and AUTOCODER_WEBHOOK_SECRET, and restart `autocoder serve`."
+)
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{DEFAULT_DATABASE_PATH.expanduser()}"
+
+
+class AppSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="AUTOCODER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    github_app_id: int | None = Field(default=None, gt=0)
+    github_private_key: SecretStr | None = None
+    github_private_key_path: Path | None = None
+    webhook_secret: SecretStr | None = None
+    github_api_url: str = "https://api.github.com"
+
+    database_url: str = Field(default_factory=default_database_url)
+    trigger_label: str = Field(default="autocoder", min_length=1)
+    engine: Literal["claude", "openai"] = "claude"
+    model: str | None = None
+    concurrency: int = Field(default=1, ge=1, le=256)
+    executor: Literal["local", "docker"] = "local"
+    reconcile_interval: float = Field(
+        default=300.0, ge=0, description="seconds between reconciles of labelled issues; 0: off"
+    )
+    webhook_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+
+    @field_validator("github_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL such as https://api.github.com")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(
+                "must be a SQLAlchemy URL such as sqlite:////var/lib/autocoder/autocoder.db "
+                "or postgresql+psycopg://user@host/autocoder"
+            ) from exc
+        if url.drivername.startswith("sqlite") and url.database and url.database != ":memory:":
+            return str(url.set(database=str(Path(url.database).expanduser())))
+        return value
+
+    @field_validator("github_private_key")
+    @classmethod
+    def _pem(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().strip():
+            pem = value.get_secret_value().replace("\\n", "\n").strip() + "\n"
+            if "PRIVATE KEY-----" not in pem:
+                raise ValueError(
+                    "must be the App's private key in PEM form ('-----BEGIN RSA PRIVATE KEY-----"
+                    " ...'); or set AUTOCODER_GITHUB_PRIVATE_KEY_PATH to the .pem file instead"
+                )
+            return SecretStr(pem)
+        return None
+
+    @field_validator("github_private_key_path")
+    @classmethod
+    def _pem_path(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        path = value.expanduser()
+        if not path.is_file():
+            raise ValueError(f"no such file: {path} (the .pem file GitHub gave you)")
+        try:
+            text = path.read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"cannot read {path}: {exc}") from exc
+        if "PRIVATE KEY-----" not in text:
+            raise ValueError(f"{path} is not a PEM private key")
+        return path
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            return None
+        return value
+
+    @model_validator(mode="after")
+    def _one_key(self) -> AppSettings:
+        if self.github_private_key is not None and self.github_private_key_path is not None:
+            raise ValueError(
+                "set AUTOCODER_GITHUB_PRIVATE_KEY or AUTOCODER_GITHUB_PRIVATE_KEY_PATH, not both"
+            )
+        return self
+
+    def private_key_pem(self) -> str | None:
+        if self.github_private_key is not None:
+            return self.github_private_key.get_secret_value()
+        if self.github_private_key_path is not None:
+            return self.github_private_key_path.expanduser().read_text()
+        return None
+
+    def missing(self) -> list[str]:
+        """The settings a working App still needs (empty when it is fully configured)."""
+        missing = []
+        if self.github_app_id is None:
+            missing.append("AUTOCODER_GITHUB_APP_ID")
+        if self.github_private_key is None and self.github_private_key_path is None:
+            missing.append("AUTOCODER_GITHUB_PRIVATE_KEY or AUTOCODER_GITHUB_PRIVATE_KEY_PATH")
+        if self.webhook_secret is None:
+            missing.append("AUTOCODER_WEBHOOK_SECRET")
+        return missing
+
+    @property
+    def has_app_credentials(self) -> bool:
+        return self.github_app_id is not None and self.private_key_pem() is not None
+
+    def rules(self, bot_login: str | None) -> Rules:
+        return Rules(
+            trigger_label=self.trigger_label, bot_login=bot_login, app_id=self.github_app_id
+        )

@@ -1,0 +1,1 @@
+"""GitHub webhooks: signature, the route, delivery records and what each decision does."""

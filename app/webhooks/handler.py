@@ -1,0 +1,312 @@
+"""Handling one verified delivery: deduplicate, decide, check permission, and apply the decision
+to the database (delivery record, mirror, jobs) in ONE transaction, committed before the route
+answers. Replies on GitHub (comments) are returned, to be posted after the answer.
+
+Order of work, so the database lock is never held across a GitHub call:
+1. already processed? → acknowledged as a duplicate, nothing done;
+2. decide (pure) and, when the decision needs it, look up the actor's permission on GitHub;
+3. one transaction: record the delivery, mirror, enqueue / cancel, commit.
+A failure in 2 or 3 is recorded as a failed delivery; a redelivery (same id) is processed again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import mirror
+from app.db.models import AgentStatus, Delivery, DeliveryStatus, utcnow
+from app.github_app import AppGitHub
+from app.github_sync import GitHubSyncError
+from app.settings import AppSettings
+from app.webhooks import replies
+from runner.decide import Action, Decision, authorize, decide
+from runner.github.errors import GitHubError
+
+_log = logging.getLogger(__name__)
+
+DONE_STATUSES = (DeliveryStatus.PROCESSED.value, DeliveryStatus.IGNORED.value)
+MIRRORED_EVENTS = ("issues", "issue_comment")
+
+
+class DeliveryFailed(Exception):
+    """Processing failed; recorded as a failed delivery. `transient`: worth a redelivery as is
+    (GitHub or the database were unavailable); otherwise the configuration needs fixing."""
+
+    def __init__(self, message: str, *, transient: bool = True) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A comment to post on GitHub once the delivery is answered."""
+
+    installation_id: int
+    repository: str
+    number: int
+    body: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # processed | ignored | duplicate
+    detail: str
+    job_id: int | None = None
+    replies: tuple[Reply, ...] = ()
+
+
+class DeliveryHandler:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        settings: AppSettings,
+        github: AppGitHub | None,
+    ) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._github = github
+
+    # -- the steps ----------------------------------------------------------------------------
+
+    def handle(self, event: str, delivery_id: str, payload: Mapping[str, Any]) -> Outcome:
+        if self._already_done(delivery_id):
+            return Outcome("duplicate", f"delivery {delivery_id} was already processed")
+        try:
+            decision = self._decide(event, payload)
+        except DeliveryFailed as failure:
+            self._record_failure(event, delivery_id, payload, str(failure))
+            raise
+        try:
+            return self._apply(event, delivery_id, payload, decision)
+        except IntegrityError:
+            # The same delivery, processed concurrently, committed first.
+            _log.info("delivery %s was processed concurrently; acknowledged", delivery_id)
+            return Outcome("duplicate", f"delivery {delivery_id} was already processed")
+        except Exception as exc:
+            _log.exception("delivery %s (%s) failed", delivery_id, event)
+            message = f"{type(exc).__name__}: {exc}"
+            self._record_failure(event, delivery_id, payload, message)
+            raise DeliveryFailed(message) from exc
+
+    def _already_done(self, delivery_id: str) -> bool:
+        with self._sessions() as db:
+            status = db.scalar(select(Delivery.status).where(Delivery.delivery_id == delivery_id))
+            return status in DONE_STATUSES
+
+    def _decide(self, event: str, payload: Mapping[str, Any]) -> Decision:
+        bot_login: str | None = None
+        if self._github is not None:
+            try:
+                bot_login = self._github.bot_login()
+            except GitHubSyncError as exc:
+                raise DeliveryFailed(f"cannot tell autocoder's own bot: {exc}") from exc
+        decision = decide(event, payload, self._settings.rules(bot_login))
+        if not decision.needs_write:
+            return decision
+        return authorize(decision, self._permission(decision))
+
+    def _permission(self, decision: Decision) -> str:
+        if self._github is None:
+            raise DeliveryFailed(
+                f"cannot check @{decision.actor}'s permission: the GitHub App is not configured "
+                f"({', '.join(self._settings.missing())} missing)",
+                transient=False,
+            )
+        if decision.installation_id is None or not decision.repository or not decision.actor:
+            raise DeliveryFailed(
+                "the payload names no installation, repository or sender", transient=False
+            )
+        try:
+            return self._github.permission(
+                decision.installation_id, decision.repository, decision.actor
+            )
+        except GitHubError as exc:
+            transient = exc.status is None or exc.status >= 500 or exc.status in (403, 429)
+            raise DeliveryFailed(
+                f"cannot check @{decision.actor}'s permission: {exc}", transient=transient
+            ) from exc
+
+    def _apply(
+        self, event: str, delivery_id: str, payload: Mapping[str, Any], decision: Decision
+    ) -> Outcome:
+        with self._sessions() as db, db.begin():
+            delivery = db.scalar(select(Delivery).where(Delivery.delivery_id == delivery_id))
+            if delivery is not None and delivery.status in DONE_STATUSES:
+                return Outcome("duplicate", f"delivery {delivery_id} was already processed")
+            if delivery is None:
+                delivery = Delivery(delivery_id=delivery_id, attempts=1, received_at=utcnow())
+                db.add(delivery)
+            else:
+                delivery.attempts += 1
+            delivery.event = event
+            delivery.action = str(payload.get("action") or "") or None
+            delivery.repository = decision.repository
+            delivery.installation_id = decision.installation_id
+            delivery.status = DeliveryStatus.RECEIVED.value
+            delivery.error = None
+            db.flush()  # a concurrent twin fails here (unique delivery id)
+
+            self._mirror(db, event, payload, decision)
+            outcome = self._act(db, event, delivery_id, payload, decision)
+
+            delivery.status = (
+                DeliveryStatus.IGNORED.value
+                if outcome.status == "ignored"
+                else DeliveryStatus.PROCESSED.value
+            )
+            delivery.outcome = outcome.detail
+            delivery.processed_at = utcnow()
+        return outcome
+
+    def _record_failure(
+        self, event: str, delivery_id: str, payload: Mapping[str, Any], error: str
+    ) -> None:
+        try:
+            with self._sessions() as db, db.begin():
+                delivery = db.scalar(select(Delivery).where(Delivery.delivery_id == delivery_id))
+                if delivery is None:
+                    delivery = Delivery(
+                        delivery_id=delivery_id,
+                        event=event,
+                        action=str(payload.get("action") or "") or None,
+                        attempts=1,
+                        received_at=utcnow(),
+                    )
+                    db.add(delivery)
+                elif delivery.status in DONE_STATUSES:
+                    return
+                delivery.status = DeliveryStatus.FAILED.value
+                delivery.error = error[:4000]
+                delivery.processed_at = utcnow()
+        except Exception:
+            _log.exception("could not record the failure of delivery %s", delivery_id)
+
+    # -- what the decision does to the database -------------------------------------------------
+
+    def _mirror(
+        self, db: Session, event: str, payload: Mapping[str, Any], decision: Decision
+    ) -> None:
+        repo = payload.get("repository")
+        if isinstance(repo, Mapping) and event not in ("installation",):
+            mirror.upsert_repository_json(db, repo, decision.installation_id)
+        if event in MIRRORED_EVENTS and decision.repository:
+            issue = payload.get("issue")
+            if isinstance(issue, Mapping):
+                mirror.upsert_issue(db, decision.repository, issue)
+
+    def _act(
+        self,
+        db: Session,
+        event: str,
+        delivery_id: str,
+        payload: Mapping[str, Any],
+        decision: Decision,
+    ) -> Outcome:
+        action = decision.action
+        if action is Action.INSTALLATION:
+            return Outcome("processed", mirror.apply_installation_event(db, event, payload))
+        if action in (Action.IGNORE, Action.MIRROR):
+            status = "processed" if action is Action.MIRROR else "ignored"
+            return Outcome(status, decision.reason)
+        repository, number = decision.repository, decision.issue_number
+        if not repository or number is None:
+            return Outcome("ignored", f"{decision.reason} (no repository or issue)")
+        reply_to = _reply_target(event, payload, decision)
+
+        def reply(body: str) -> tuple[Reply, ...]:
+            if reply_to is None or decision.installation_id is None:
+                return ()
+            return (Reply(decision.installation_id, repository, reply_to, body),)
+
+        if action is Action.REFUSE:
+            _log.info("refused %s#%s: %s", repository, number, decision.reason)
+            text = replies.refusal(decision.reason, self._settings.trigger_label)
+            return Outcome("processed", f"refused: {decision.reason}", replies=reply(text))
+        if action is Action.STATUS:
+            from app.queue.store import active_job
+
+            job = active_job(db, repository, number)
+            text = replies.status(
+                number,
+                mirror.get_feature(db, repository, number),
+                mirror.latest_session(db, repository, number),
+                job.state if job is not None else None,
+            )
+            return Outcome("processed", "status", replies=reply(text))
+        if action is Action.CANCEL:
+            from app.queue.store import cancel_active
+
+            count = cancel_active(db, repository, number, decision.reason)
+            feature = mirror.get_feature(db, repository, number)
+            if feature is not None:
+                if event == "issues" and payload.get("action") == "closed":
+                    if feature.agent_status == AgentStatus.PR_OPEN.value:
+                        feature.agent_status = AgentStatus.DONE.value
+                    elif count:
+                        feature.agent_status = AgentStatus.PENDING.value
+                elif count or feature.agent_status == AgentStatus.QUEUED.value:
+                    feature.agent_status = AgentStatus.PENDING.value
+            detail = f"cancelled {count} job(s): {decision.reason}"
+            return Outcome("processed", detail, replies=reply(replies.stopped(count)))
+        return self._enqueue(db, delivery_id, decision, repository, number, reply)
+
+    def _enqueue(
+        self,
+        db: Session,
+        delivery_id: str,
+        decision: Decision,
+        repository: str,
+        number: int,
+        reply: Any,
+    ) -> Outcome:
+        from app.queue.store import active_job, enqueue
+
+        job = enqueue(
+            db,
+            kind=decision.action.value,
+            repository=repository,
+            issue_number=number,
+            installation_id=decision.installation_id,
+            actor=decision.actor,
+            payload=job_payload(decision),
+            delivery_id=delivery_id,
+        )
+        if job is None:
+            active = active_job(db, repository, number)
+            state = active.state if active is not None else "queued"
+            detail = f"not queued: {repository}#{number} already has a {state} job"
+            return Outcome("processed", detail, replies=reply(replies.already_active(state)))
+        feature = mirror.ensure_feature(db, repository, number)
+        if feature.agent_status not in (AgentStatus.RUNNING.value,):
+            feature.agent_status = AgentStatus.QUEUED.value
+        detail = f"queued {job.kind} job {job.id}: {decision.reason}"
+        text = replies.queued(job.kind, decision.actor, job.id)
+        return Outcome("processed", detail, job_id=job.id, replies=reply(text))
+
+
+def job_payload(decision: Decision) -> dict[str, Any]:
+    """What a job carries of its decision (`pull_number`, `review_id`, `comment_id`, `reason`)."""
+    data = asdict(decision)
+    data["action"] = decision.action.value
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def _reply_target(event: str, payload: Mapping[str, Any], decision: Decision) -> int | None:
+    """Where to answer: the issue or pull request a command was written on, the issue a label
+    or check-run button was used on; reviews get no reply (their session reports instead)."""
+    if event == "issue_comment":
+        issue = payload.get("issue")
+        number = issue.get("number") if isinstance(issue, Mapping) else None
+        return number if isinstance(number, int) else None
+    if event == "issues" and decision.action is Action.REFUSE:
+        return decision.issue_number
+    if event == "check_run" and decision.action is Action.REFUSE:
+        return decision.issue_number
+    return None
