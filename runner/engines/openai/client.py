@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 RetryCallback = Callable[[str, float], None]
 """Told `(reason, wait_s)` before each wait between attempts."""
 
+TextCallback = Callable[[str], None]
+"""Told each piece of the answer's text as it arrives (the whole text, once, when not streamed)."""
+
 RETRYABLE_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
 
 
@@ -124,8 +127,13 @@ class OpenAICompatibleClient:
         correlation_id: str | None = None,
         on_retry: RetryCallback | None = None,
         extra_params: Mapping[str, Any] | None = None,
+        on_text: TextCallback | None = None,
     ) -> ChatResponse:
-        """One model turn. Raises `EngineError` when the endpoint cannot be used."""
+        """One model turn. Raises `EngineError` when the endpoint cannot be used.
+
+        `on_text` sees the answer's text as it streams in; a stream that breaks and is retried
+        starts over, so it may see the beginning of the text twice.
+        """
         payload: dict[str, Any] = {"model": model, "messages": list(messages)}
         if tools:
             payload["tools"] = list(tools)
@@ -140,7 +148,7 @@ class OpenAICompatibleClient:
             attempt += 1
             started = time.monotonic()
             try:
-                response = await self._attempt(payload, headers, model)
+                response = await self._attempt(payload, headers, model, on_text)
             except _Retryable as exc:
                 limit = self.retry.max_connect_attempts if exc.connect else self.retry.max_attempts
                 if attempt >= limit:
@@ -172,7 +180,11 @@ class OpenAICompatibleClient:
         return headers
 
     async def _attempt(
-        self, payload: Mapping[str, Any], headers: Mapping[str, str], model: str
+        self,
+        payload: Mapping[str, Any],
+        headers: Mapping[str, str],
+        model: str,
+        on_text: TextCallback | None = None,
     ) -> ChatResponse:
         options: dict[str, Any] = {"auth": self._auth} if self._auth is not None else {}
         try:
@@ -183,7 +195,7 @@ class OpenAICompatibleClient:
                     await response.aread()
                     raise self._status_error(response, model)
                 if "text/event-stream" in response.headers.get("content-type", ""):
-                    return await self._read_stream(response)
+                    return await self._read_stream(response, on_text)
                 body = await response.aread()
         except httpx.ConnectError as exc:
             raise _Retryable(self._connect_message(exc), connect=True) from exc
@@ -197,9 +209,14 @@ class OpenAICompatibleClient:
             raise _Retryable(f"{self.url} did not answer in time ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
             raise _Retryable(f"connection to {self.url} broke: {self._scrub(str(exc))}") from exc
-        return self._parse_plain(body)
+        answer = self._parse_plain(body)
+        if on_text is not None and answer.content:
+            on_text(answer.content)
+        return answer
 
-    async def _read_stream(self, response: httpx.Response) -> ChatResponse:
+    async def _read_stream(
+        self, response: httpx.Response, on_text: TextCallback | None = None
+    ) -> ChatResponse:
         assembler = StreamAssembler()
         done = False
         async for data in iter_sse_data(response.aiter_lines()):
@@ -207,13 +224,18 @@ class OpenAICompatibleClient:
                 done = True
                 break
             try:
-                assembler.add(json.loads(data))
+                chunk = json.loads(data)
+                assembler.add(chunk)
             except json.JSONDecodeError as exc:
                 raise EngineError(
                     f"{self.url} streamed something that is not JSON: {self._scrub(data)[:200]}"
                 ) from exc
             except WireError as exc:
                 raise _Retryable(f"{self.url} reported an error mid-stream: {exc}") from exc
+            if on_text is not None:
+                text = _content_delta(chunk)
+                if text:
+                    on_text(text)
         if not done and not assembler.finished:
             raise _Retryable(f"the stream from {self.url} ended before the answer was complete")
         return assembler.result()
@@ -291,6 +313,18 @@ class OpenAICompatibleClient:
         if self._api_key and self._api_key in text:
             text = text.replace(self._api_key, "***")
         return text
+
+
+def _content_delta(chunk: object) -> str:
+    """The text a streamed chunk adds to the answer ("" when it adds none)."""
+    if not isinstance(chunk, Mapping):
+        return ""
+    for choice in chunk.get("choices") or ():
+        if isinstance(choice, Mapping) and choice.get("index", 0) == 0:
+            delta = choice.get("delta") or choice.get("message") or {}
+            text = delta.get("content") if isinstance(delta, Mapping) else None
+            return text if isinstance(text, str) else ""
+    return ""
 
 
 def _describe_cause(exc: BaseException) -> str:
