@@ -32,6 +32,17 @@ def _register() -> None:
     from autocoder.commands.run import run_command
 
     cli.add_command(run_command)
+    from autocoder.commands.serve import serve_command
+    from autocoder.commands.sync import sync_command
+
+    cli.add_command(serve_command)
+    cli.add_command(sync_command)
+    from autocoder.commands.action import action_command
+
+    cli.add_command(action_command)
+    from autocoder.commands.chat import chat_command
+
+    cli.add_command(chat_command)
 
 
 def main() -> None:
