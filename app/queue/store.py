@@ -1,0 +1,525 @@
+"""Queue operations on the `jobs` table. Same code on SQLite (embedded) and PostgreSQL (shared
+by replicas).
+
+Who commits: `enqueue` and `cancel_active` run inside the caller's transaction (the webhook
+route stores the delivery and the job together, then commits before it answers 202). Everything
+a worker does (`claim_next`, `heartbeat`, `finish`, `fail`, `release`, `requeue_expired`, ...)
+is one short transaction of its own and commits.
+
+Invariants:
+
+- one active session per issue: a `start`/`retry` for an issue with a queued or running job is
+  dropped; a `follow_up` is queued behind it (the claim takes an issue's jobs in order and never
+  two at once);
+- a delivery makes at most one job (`delivery_id` is unique);
+- only the lease owner can heartbeat or end a running job; a job whose lease ran out is taken
+  over (`requeue_expired`) and its owner, on its next heartbeat, learns it lost it.
+
+Atomicity: on SQLite, writers are serialised by the database lock; `enqueue` takes it first
+(an `UPDATE` that matches nothing is enough) so that its check-then-insert cannot interleave, and
+`claim_next` is one `UPDATE ... WHERE id = (SELECT ...) RETURNING`. On PostgreSQL, `enqueue` holds
+a transaction-scoped advisory lock for the issue, and `claim_next` holds one for claims (so the
+per-installation count it checks cannot change under it) and selects with
+`FOR UPDATE SKIP LOCKED`.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import String, and_, cast, exists, func, or_, select, text, update
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.queue.models import (
+    ACTIVE_STATES,
+    EXCLUSIVE_KINDS,
+    KINDS,
+    TERMINAL_STATES,
+    Job,
+    utcnow,
+)
+
+DEFAULT_MAX_ATTEMPTS = 3
+_CLAIM_LOCK_KEY = 0x6A6F6273  # "jobs": the PostgreSQL advisory lock serialising claims
+
+
+class QueueError(ValueError):
+    """A queue operation was called with something it cannot store (the message says what)."""
+
+
+@dataclass(frozen=True)
+class TakenOver:
+    """A running job whose lease ran out, and what became of it."""
+
+    job_id: int
+    repository: str
+    issue_number: int
+    previous_owner: str | None
+    state: str  # "queued" (will run again), "failed" or "cancelled"
+
+
+# -- enqueue, cancel, look up (inside the caller's transaction) ---------------------------------
+
+
+def enqueue(
+    db: Session,
+    *,
+    kind: str,
+    repository: str,
+    issue_number: int,
+    installation_id: int | None,
+    actor: str | None,
+    payload: dict[str, Any],
+    delivery_id: str | None,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+) -> Job | None:
+    """Store a job; None when it is dropped: a delivery already enqueued, or a `start`/`retry`
+    for an issue that has a queued or running job. A `follow_up` is always stored (it runs after
+    the issue's earlier jobs). Does not commit."""
+    if kind not in KINDS:
+        raise QueueError(f"job kind must be one of {KINDS}, got {kind!r}")
+    if max_attempts < 1:
+        raise QueueError("max_attempts must be at least 1")
+    _lock_issue(db, repository, issue_number)
+    if delivery_id is not None:
+        seen = db.scalar(select(Job.id).where(Job.delivery_id == delivery_id).limit(1))
+        if seen is not None:
+            return None
+    if kind in EXCLUSIVE_KINDS and active_job(db, repository, issue_number) is not None:
+        return None
+    now = utcnow()
+    job = Job(
+        kind=kind,
+        repository=repository,
+        issue_number=issue_number,
+        installation_id=installation_id,
+        actor=actor,
+        payload=dict(payload),
+        state="queued",
+        attempts=0,
+        max_attempts=max_attempts,
+        cancel_requested=False,
+        delivery_id=delivery_id,
+        abandoned_check_runs=[],
+        created_at=now,
+        updated_at=now,
+    )
+    db.add(job)
+    db.flush()
+    return job
+
+
+def active_job(db: Session, repository: str, issue_number: int) -> Job | None:
+    """The issue's running job, else its oldest queued one, else None."""
+    jobs = db.scalars(
+        select(Job)
+        .where(
+            Job.repository == repository,
+            Job.issue_number == issue_number,
+            Job.state.in_(ACTIVE_STATES),
+        )
+        .order_by(Job.id)
+    ).all()
+    running = [job for job in jobs if job.state == "running"]
+    ordered = running or list(jobs)
+    return ordered[0] if ordered else None
+
+
+def cancel_active(db: Session, repository: str, issue_number: int, reason: str) -> int:
+    """Cancel the issue's jobs: queued ones end `cancelled` now; running ones get
+    `cancel_requested` (their session stops, concludes its check run and ends the job).
+    Returns how many jobs were affected. Does not commit."""
+    _lock_issue(db, repository, issue_number)
+    now = utcnow()
+    issue = and_(Job.repository == repository, Job.issue_number == issue_number)
+    queued = db.execute(
+        update(Job)
+        .where(issue, Job.state == "queued")
+        .values(state="cancelled", error=reason, finished_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    running = db.execute(
+        update(Job)
+        .where(issue, Job.state == "running", Job.cancel_requested.is_(False))
+        .values(cancel_requested=True, error=reason, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.expire_all()
+    return int(queued.rowcount or 0) + int(running.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def get_job(db: Session, job_id: int) -> Job | None:
+    return db.get(Job, job_id, populate_existing=True)
+
+
+def jobs_for_issue(db: Session, repository: str, issue_number: int) -> Sequence[Job]:
+    return db.scalars(
+        select(Job)
+        .where(Job.repository == repository, Job.issue_number == issue_number)
+        .order_by(Job.id)
+    ).all()
+
+
+def count_by_state(db: Session) -> dict[str, int]:
+    rows = db.execute(select(Job.state, func.count()).group_by(Job.state)).all()
+    return {str(state): int(count) for state, count in rows}
+
+
+# -- worker side (each call commits) ------------------------------------------------------------
+
+
+def claim_next(
+    db: Session,
+    worker_id: str,
+    *,
+    lease_s: float,
+    max_per_installation: int | None,
+    max_total: int | None = None,
+    now: datetime | None = None,
+) -> Job | None:
+    """Atomically take the next runnable job: `queued`, due (`not_before` passed), the oldest
+    active job of its issue with no job of the issue running, and (if limited) fewer than
+    `max_per_installation` running for its installation and `max_total` running in all. The job
+    becomes `running` with a lease to `worker_id` for `lease_s` seconds, and its attempt count
+    goes up. Commits; None when there is nothing to take."""
+    now = now or utcnow()
+    values: dict[str, Any] = {
+        "state": "running",
+        "lease_owner": worker_id,
+        "lease_expires_at": now + timedelta(seconds=lease_s),
+        "heartbeat_at": now,
+        "attempts": Job.attempts + 1,
+        "check_run_id": None,
+        "check_run_sha": None,
+        "updated_at": now,
+    }
+    candidate = _claimable(now, max_per_installation, max_total)
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK_KEY})
+        job_id = db.scalar(candidate.with_for_update(skip_locked=True))
+        if job_id is None:
+            db.commit()
+            return None
+        claimed = db.scalar(
+            update(Job)
+            .where(Job.id == job_id, Job.state == "queued")
+            .values(**values)
+            .returning(Job.id)
+            .execution_options(synchronize_session=False)
+        )
+    else:
+        claimed = db.scalar(
+            update(Job)
+            .where(Job.id == candidate.scalar_subquery(), Job.state == "queued")
+            .values(**values)
+            .returning(Job.id)
+            .execution_options(synchronize_session=False)
+        )
+    db.commit()
+    return get_job(db, claimed) if claimed is not None else None
+
+
+def _claimable(
+    now: datetime, max_per_installation: int | None, max_total: int | None
+) -> Any:  # a Select of one job id
+    job = aliased(Job, name="candidate")
+    other = aliased(Job, name="other")
+    same_issue = and_(other.repository == job.repository, other.issue_number == job.issue_number)
+    conditions: list[ColumnElement[bool]] = [
+        job.state == "queued",
+        or_(job.not_before.is_(None), job.not_before <= now),
+        ~exists().where(same_issue, other.state == "running"),
+        ~exists().where(same_issue, other.state == "queued", other.id < job.id),
+    ]
+    if max_per_installation is not None:
+        running_here = (
+            select(func.count())
+            .select_from(other)
+            .where(other.state == "running", other.installation_id == job.installation_id)
+            .scalar_subquery()
+        )
+        conditions.append(or_(job.installation_id.is_(None), running_here < max_per_installation))
+    if max_total is not None:
+        running_all = (
+            select(func.count()).select_from(other).where(other.state == "running")
+        ).scalar_subquery()
+        conditions.append(running_all < max_total)
+    return select(job.id).where(*conditions).order_by(job.id).limit(1)
+
+
+def heartbeat(
+    db: Session, job_id: int, worker_id: str, *, lease_s: float, now: datetime | None = None
+) -> bool:
+    """Renew the lease; False when `worker_id` no longer holds it (taken over or ended):
+    the caller must stop the session. Commits."""
+    now = now or utcnow()
+    result = db.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.lease_owner == worker_id, Job.state == "running")
+        .values(lease_expires_at=now + timedelta(seconds=lease_s), heartbeat_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.commit()
+    return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
+
+
+def finish(
+    db: Session, job_id: int, worker_id: str, *, state: str, error: str | None = None
+) -> None:
+    """End a running job held by `worker_id` in a terminal `state`. Commits. A worker that lost
+    the lease changes nothing (see `finished_by`)."""
+    finished_by(db, job_id, worker_id, state=state, error=error)
+
+
+def finished_by(
+    db: Session, job_id: int, worker_id: str, *, state: str, error: str | None = None
+) -> bool:
+    """`finish`, saying whether the job was still ours to end."""
+    if state not in TERMINAL_STATES:
+        raise QueueError(f"a job ends in one of {TERMINAL_STATES}, got {state!r}")
+    now = utcnow()
+    result = db.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.lease_owner == worker_id, Job.state == "running")
+        .values(
+            state=state,
+            error=error,
+            lease_owner=None,
+            lease_expires_at=None,
+            finished_at=now,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.commit()
+    return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
+
+
+def retry_delay(attempt: int, *, base_s: float, cap_s: float) -> float:
+    """Exponential backoff after failed attempt number `attempt` (1, 2, ...)."""
+    return float(min(cap_s, base_s * 2 ** max(attempt - 1, 0)))
+
+
+def fail(
+    db: Session,
+    job_id: int,
+    worker_id: str,
+    *,
+    error: str,
+    transient: bool,
+    backoff_base_s: float = 30.0,
+    backoff_cap_s: float = 900.0,
+    now: datetime | None = None,
+) -> str | None:
+    """A running attempt failed. Transient, with attempts left: back to `queued`, due after a
+    backoff. Otherwise `failed`. Returns the new state (None: the job was not ours). Commits."""
+    now = now or utcnow()
+    job = get_job(db, job_id)
+    if job is None or job.state != "running" or job.lease_owner != worker_id:
+        db.commit()
+        return None
+    if job.cancel_requested:
+        return "cancelled" if finished_by(db, job_id, worker_id, state="cancelled") else None
+    if not transient or job.attempts >= job.max_attempts:
+        note = error if not transient else f"{error} (gave up after {job.attempts} attempts)"
+        return "failed" if finished_by(db, job_id, worker_id, state="failed", error=note) else None
+    delay = retry_delay(job.attempts, base_s=backoff_base_s, cap_s=backoff_cap_s)
+    result = db.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.lease_owner == worker_id, Job.state == "running")
+        .values(
+            state="queued",
+            error=error,
+            not_before=now + timedelta(seconds=delay),
+            lease_owner=None,
+            lease_expires_at=None,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.commit()
+    return "queued" if int(result.rowcount or 0) == 1 else None  # type: ignore[attr-defined]
+
+
+def release(db: Session, job_id: int, worker_id: str, *, reason: str) -> bool:
+    """Give a running job back to the queue at once, without counting the attempt (the worker
+    is shutting down; the job did nothing wrong). Commits."""
+    now = utcnow()
+    result = db.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.lease_owner == worker_id, Job.state == "running")
+        .values(
+            state="queued",
+            error=reason,
+            not_before=None,
+            attempts=func.max(Job.attempts - 1, 0)
+            if db.get_bind().dialect.name == "sqlite"
+            else func.greatest(Job.attempts - 1, 0),
+            lease_owner=None,
+            lease_expires_at=None,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.commit()
+    return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
+
+
+def requeue_expired(db: Session, now: datetime | None = None) -> int:
+    """Take over running jobs whose lease ran out (their worker died). Returns how many."""
+    return len(take_over_expired(db, now))
+
+
+def take_over_expired(db: Session, now: datetime | None = None) -> list[TakenOver]:
+    """Running jobs whose lease ran out go back to `queued` (due now) — or end `cancelled` if a
+    cancel was asked for, or `failed` when no attempt is left. The check run the dead attempt
+    had open is moved to `abandoned_check_runs`, for `close_abandoned` to conclude. Commits."""
+    now = now or utcnow()
+    expired = db.scalars(
+        select(Job).where(Job.state == "running", Job.lease_expires_at < now).order_by(Job.id)
+    ).all()
+    taken: list[TakenOver] = []
+    values: dict[str, Any]
+    for job in expired:
+        owner = job.lease_owner
+        note = f"worker {owner} stopped renewing its lease (attempt {job.attempts}); taken over"
+        if job.cancel_requested:
+            state, values = "cancelled", {"finished_at": now}
+        elif job.attempts >= job.max_attempts:
+            state, values = "failed", {"finished_at": now}
+            note += f"; no attempt left of {job.max_attempts}"
+        else:
+            state, values = "queued", {"not_before": None}
+        abandoned = list(job.abandoned_check_runs or [])
+        if job.check_run_id is not None:
+            abandoned.append({"id": job.check_run_id, "head_sha": job.check_run_sha or ""})
+        result = db.execute(
+            update(Job)
+            .where(
+                Job.id == job.id,
+                Job.state == "running",
+                Job.lease_owner == owner,
+                Job.lease_expires_at < now,
+            )
+            .values(
+                state=state,
+                error=note,
+                lease_owner=None,
+                lease_expires_at=None,
+                check_run_id=None,
+                check_run_sha=None,
+                abandoned_check_runs=abandoned,
+                updated_at=now,
+                **values,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if int(result.rowcount or 0) == 1:  # type: ignore[attr-defined]
+            taken.append(TakenOver(job.id, job.repository, job.issue_number, owner, state))
+    db.commit()
+    db.expire_all()
+    return taken
+
+
+# -- what the session records while it runs ----------------------------------------------------
+
+
+def record_session(db: Session, job_id: int, worker_id: str, session_id: str) -> bool:
+    return _set_if_owner(db, job_id, worker_id, session_id=session_id)
+
+
+def record_check_run(
+    db: Session, job_id: int, worker_id: str, check_run_id: int, head_sha: str
+) -> bool:
+    """The check run the running attempt has open now (the newest one it created)."""
+    return _set_if_owner(db, job_id, worker_id, check_run_id=check_run_id, check_run_sha=head_sha)
+
+
+def clear_check_run(db: Session, job_id: int, worker_id: str, check_run_id: int) -> bool:
+    """The running attempt concluded this check run itself: nothing to close if it dies."""
+    result = db.execute(
+        update(Job)
+        .where(
+            Job.id == job_id,
+            Job.lease_owner == worker_id,
+            Job.state == "running",
+            Job.check_run_id == check_run_id,
+        )
+        .values(check_run_id=None, check_run_sha=None, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.commit()
+    return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
+
+
+def with_abandoned_check_runs(db: Session) -> Sequence[Job]:
+    """Jobs with check runs left open by a dead attempt (to be closed by a worker)."""
+    not_empty = func.length(cast(Job.abandoned_check_runs, String)) > 2  # more than "[]"
+    jobs = db.scalars(select(Job).where(not_empty).order_by(Job.id)).all()
+    return [job for job in jobs if job.abandoned_check_runs]
+
+
+def forget_abandoned(db: Session, job_id: int, check_run_ids: Sequence[int]) -> None:
+    """These abandoned check runs are closed now. Commits."""
+    job = get_job(db, job_id)
+    if job is not None:
+        done = set(check_run_ids)
+        job.abandoned_check_runs = [r for r in job.abandoned_check_runs if r.get("id") not in done]
+    db.commit()
+
+
+def _set_if_owner(db: Session, job_id: int, worker_id: str, **values: Any) -> bool:
+    result = db.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.lease_owner == worker_id, Job.state == "running")
+        .values(updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    db.commit()
+    return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
+
+
+# -- locking ------------------------------------------------------------------------------------
+
+
+def _lock_issue(db: Session, repository: str, issue_number: int) -> None:
+    """Serialise check-then-write on one issue's jobs for the rest of the transaction."""
+    dialect = db.get_bind().dialect.name
+    if dialect == "sqlite":
+        # Any write statement takes SQLite's write lock, held until commit.
+        db.execute(text("UPDATE jobs SET id = id WHERE 0"))
+    elif dialect == "postgresql":
+        key = zlib.crc32(f"{repository}#{issue_number}".encode()) - 2**31
+        db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+__all__ = [
+    "TERMINAL_STATES",
+    "QueueError",
+    "TakenOver",
+    "active_job",
+    "cancel_active",
+    "claim_next",
+    "clear_check_run",
+    "count_by_state",
+    "enqueue",
+    "fail",
+    "finish",
+    "finished_by",
+    "forget_abandoned",
+    "get_job",
+    "heartbeat",
+    "jobs_for_issue",
+    "record_check_run",
+    "record_session",
+    "release",
+    "requeue_expired",
+    "retry_delay",
+    "take_over_expired",
+    "with_abandoned_check_runs",
+]

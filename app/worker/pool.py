@@ -1,0 +1,379 @@
+"""The worker pool: threads inside `autocoder serve`.
+
+Each worker thread claims a job (`store.claim_next`, with a lease), launches its session through
+the executor and watches it: it renews the lease while the session runs (the session renews it
+too, so the lease means "this attempt is alive"), stops the session when its lease is lost or a
+cancel was not honoured within the grace period, and, when the session process ends without
+having recorded an outcome (it crashed), records a transient failure — retried with backoff
+until the job's attempts are used up.
+
+A janitor thread takes over jobs whose lease ran out (their server died) and closes the check
+runs those dead attempts left open.
+
+Concurrency: the pool has `AUTOCODER_CONCURRENCY` worker threads (the total limit of this
+server); `AUTOCODER_MAX_PER_INSTALLATION` caps running jobs per installation across every server
+sharing the database; the claim never runs two jobs of one issue at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.executors.base import DATABASE_URL_ENV, Executor, LaunchSpec, SessionHandle
+from app.queue import store
+from app.queue.models import Job
+from app.worker.env import session_env
+from app.worker.recovery import app_github_factory, close_all_abandoned
+from app.worker.settings import WorkerSettings
+from runner.github.client import GitHubClient
+
+log = logging.getLogger(__name__)
+
+LOG_TAIL_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class PoolConfig:
+    concurrency: int = 1
+    lease_s: float = 60.0
+    heartbeat_s: float = 20.0
+    poll_s: float = 1.0
+    max_per_installation: int | None = None
+    backoff_base_s: float = 30.0
+    backoff_cap_s: float = 900.0
+    cancel_grace_s: float = 30.0
+    stop_grace_s: float = 15.0
+    log_dir: Path | None = None
+
+    @classmethod
+    def from_settings(
+        cls, knobs: WorkerSettings, concurrency: int, log_dir: Path | None
+    ) -> PoolConfig:
+        return cls(
+            concurrency=concurrency,
+            lease_s=knobs.lease_seconds,
+            heartbeat_s=knobs.heartbeat_interval,
+            poll_s=knobs.poll_seconds,
+            max_per_installation=knobs.max_per_installation,
+            backoff_base_s=knobs.retry_backoff_seconds,
+            backoff_cap_s=knobs.retry_backoff_max_seconds,
+            cancel_grace_s=knobs.cancel_grace_seconds,
+            stop_grace_s=knobs.stop_grace_seconds,
+            log_dir=knobs.session_log_dir or log_dir,
+        )
+
+
+def new_worker_prefix() -> str:
+    """Unique per server start (a restarted server may get the same pid, e.g. in a container:
+    it must not be able to renew a lease its dead predecessor held)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class WorkerPool:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        executor: Executor,
+        config: PoolConfig,
+        *,
+        env: Mapping[str, str] | None = None,
+        stop_event: threading.Event | None = None,
+        github_for: Callable[[Job], GitHubClient | None] | None = None,
+        prefix: str | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.executor = executor
+        self.config = config
+        self.env = dict(env or {})
+        self.stop_event = stop_event or threading.Event()
+        self.github_for = github_for or (lambda job: None)
+        self.prefix = prefix or new_worker_prefix()
+        self.running: dict[int, SessionHandle] = {}
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+
+    # -- life cycle ------------------------------------------------------------------------------
+
+    def start(self) -> WorkerPool:
+        for index in range(self.config.concurrency):
+            worker_id = f"{self.prefix}/{index}"
+            thread = threading.Thread(
+                target=self._work, args=(worker_id,), name=f"worker-{index}", daemon=True
+            )
+            self._threads.append(thread)
+        self._threads.append(threading.Thread(target=self._janitor, name="janitor", daemon=True))
+        for thread in self._threads:
+            thread.start()
+        log.info(
+            "%d worker(s) started (%s executor, lease %gs)",
+            self.config.concurrency,
+            self.executor.name,
+            self.config.lease_s,
+        )
+        return self
+
+    def notify(self) -> None:
+        """A job was enqueued: look now rather than at the next poll."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop claiming; stop running sessions (they go back to the queue); wait for the
+        threads up to `timeout` seconds."""
+        self.stop_event.set()
+        self._wake.set()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(timeout=max(deadline - time.monotonic(), 0.1))
+        alive = [t.name for t in self._threads if t.is_alive()]
+        if alive:
+            log.warning("worker threads still running after %.0fs: %s", timeout, alive)
+
+    @property
+    def alive(self) -> bool:
+        return any(thread.is_alive() for thread in self._threads)
+
+    # -- one worker --------------------------------------------------------------------------
+
+    def _work(self, worker_id: str) -> None:
+        while not self.stop_event.is_set():
+            try:
+                with self.sessions() as db:
+                    job = store.claim_next(
+                        db,
+                        worker_id,
+                        lease_s=self.config.lease_s,
+                        max_per_installation=self.config.max_per_installation,
+                    )
+            except Exception:
+                log.exception("claiming a job failed; trying again")
+                self.stop_event.wait(self.config.poll_s)
+                continue
+            if job is None:
+                self._wake.wait(self.config.poll_s)
+                self._wake.clear()
+                continue
+            try:
+                self.run_job(job, worker_id)
+            except Exception:
+                log.exception("job %s: the worker failed while running it", job.id)
+
+    def run_job(self, job: Job, worker_id: str) -> None:
+        config = self.config
+        log.info(
+            "job %s (%s %s#%s) claimed by %s, attempt %d",
+            job.id,
+            job.kind,
+            job.repository,
+            job.issue_number,
+            worker_id,
+            job.attempts,
+        )
+        if job.attempts > 1:
+            with contextlib.suppress(Exception):
+                self.executor.clean_up(job.id)
+        log_path = config.log_dir / f"job-{job.id}-{job.attempts}.log" if config.log_dir else None
+        spec = LaunchSpec(
+            job_id=job.id,
+            attempt=job.attempts,
+            worker_id=worker_id,
+            lease_s=config.lease_s,
+            heartbeat_s=config.heartbeat_s,
+            env=self.env,
+            log_path=log_path,
+        )
+        try:
+            handle = self.executor.launch(spec)
+        except Exception as error:
+            with self.sessions() as db:
+                store.fail(
+                    db,
+                    job.id,
+                    worker_id,
+                    error=f"could not start the session: {error}",
+                    transient=True,
+                    backoff_base_s=config.backoff_base_s,
+                    backoff_cap_s=config.backoff_cap_s,
+                )
+            return
+        with self._lock:
+            self.running[job.id] = handle
+        try:
+            code, stopping = self._watch(job, worker_id, handle)
+        finally:
+            with self._lock:
+                self.running.pop(job.id, None)
+        self._after(job, worker_id, code, stopping, log_path)
+
+    def _watch(self, job: Job, worker_id: str, handle: SessionHandle) -> tuple[int, bool]:
+        """Wait for the session; returns its exit code and whether we stopped it because the
+        pool is stopping."""
+        config = self.config
+        cancel_seen: float | None = None
+        while True:
+            code = handle.wait(timeout=config.heartbeat_s)
+            if code is not None:
+                return code, False
+            if self.stop_event.is_set():
+                log.info("job %s: pool stopping; stopping %s", job.id, handle.description)
+                return handle.stop(config.stop_grace_s + 5), True
+            try:
+                with self.sessions() as db:
+                    if not store.heartbeat(db, job.id, worker_id, lease_s=config.lease_s):
+                        log.warning("job %s: lease lost; stopping %s", job.id, handle.description)
+                        return handle.stop(0), False
+                    current = store.get_job(db, job.id)
+            except Exception as error:
+                log.warning("job %s: heartbeat failed: %s", job.id, error)
+                continue
+            if current is not None and current.cancel_requested:
+                cancel_seen = cancel_seen or time.monotonic()
+                if time.monotonic() - cancel_seen > config.cancel_grace_s:
+                    log.warning(
+                        "job %s: cancel not honoured in %.0fs; stopping",
+                        job.id,
+                        config.cancel_grace_s,
+                    )
+                    return handle.stop(config.stop_grace_s), False
+
+    def _after(
+        self, job: Job, worker_id: str, code: int, stopping: bool, log_path: Path | None
+    ) -> None:
+        """The session process ended; if it did not record the job's outcome, record one."""
+        with self.sessions() as db:
+            current = store.get_job(db, job.id)
+            if current is None or current.state != "running" or current.lease_owner != worker_id:
+                state = current.state if current is not None else "gone"
+                log.info("job %s: session exited %s; job %s", job.id, code, state)
+                return
+            if current.cancel_requested:
+                store.finish(db, job.id, worker_id, state="cancelled", error=current.error)
+            elif stopping:
+                store.release(db, job.id, worker_id, reason="the server stopped")
+            else:
+                tail = log_tail(log_path)
+                outcome = store.fail(
+                    db,
+                    job.id,
+                    worker_id,
+                    error=f"the session process exited with status {code} without an outcome"
+                    + (f"; its output ended:\n{tail}" if tail else ""),
+                    transient=True,
+                    backoff_base_s=self.config.backoff_base_s,
+                    backoff_cap_s=self.config.backoff_cap_s,
+                )
+                log.warning(
+                    "job %s: session exited %s without an outcome; job %s", job.id, code, outcome
+                )
+
+    # -- the janitor ---------------------------------------------------------------------------
+
+    def _janitor(self) -> None:
+        interval = max(min(self.config.lease_s / 2, 30.0), 0.2)
+        while not self.stop_event.is_set():
+            try:
+                self.sweep()
+            except Exception:
+                log.exception("janitor sweep failed")
+            self.stop_event.wait(interval)
+
+    def sweep(self) -> int:
+        """Take over jobs whose lease ran out, then close check runs dead attempts left open."""
+        with self.sessions() as db:
+            taken = store.take_over_expired(db)
+            for item in taken:
+                log.warning(
+                    "job %s (%s#%s): lease of %s ran out; now %s",
+                    item.job_id,
+                    item.repository,
+                    item.issue_number,
+                    item.previous_owner,
+                    item.state,
+                )
+            if taken:
+                self._wake.set()
+            close_all_abandoned(db, self.github_for)
+        return len(taken)
+
+
+def log_tail(path: Path | None, chars: int = LOG_TAIL_CHARS) -> str:
+    if path is None or not path.is_file():
+        return ""
+    with path.open("rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        size = handle.tell()
+        handle.seek(max(size - chars, 0))
+        return handle.read().decode(errors="replace").strip()
+
+
+def database_url_of(settings: Any, sessions: sessionmaker[Session]) -> str:
+    url = getattr(settings, "database_url", None)
+    if url:
+        return str(url)
+    bind = sessions.kw.get("bind")
+    return str(bind.url.render_as_string(hide_password=False)) if bind is not None else ""
+
+
+def default_log_dir(database_url: str) -> Path:
+    from app.executors.docker import sqlite_directory
+
+    directory = sqlite_directory(database_url)
+    return (directory if directory is not None else Path("~/.autocoder").expanduser()) / "sessions"
+
+
+def make_executor(settings: Any, knobs: WorkerSettings, database_url: str) -> Executor:
+    name = str(getattr(settings, "executor", "local"))
+    if name == "docker":
+        from app.executors.docker import DockerExecutor, DockerLimits, DockerOptions
+
+        options = DockerOptions(
+            image=knobs.docker_image,
+            limits=DockerLimits(
+                cpus=knobs.docker_cpus, memory=knobs.docker_memory, pids=knobs.docker_pids
+            ),
+            network=knobs.docker_network,
+        )
+        return DockerExecutor(options, database_url=database_url)
+    from app.executors.local import LocalExecutor
+
+    return LocalExecutor()
+
+
+def start_workers(
+    settings: Any, session_factory: sessionmaker[Session], stop_event: threading.Event
+) -> WorkerPool:
+    """Start the pool for `autocoder serve` (the App's settings: concurrency, executor,
+    database, GitHub App credentials); `pool.stop(timeout)` stops it."""
+    knobs = WorkerSettings()
+    database_url = database_url_of(settings, session_factory)
+    env = session_env(settings)
+    env[DATABASE_URL_ENV] = database_url
+    env.setdefault(
+        "AUTOCODER_GITHUB_SECONDS_BETWEEN_WRITES", f"{knobs.github_seconds_between_writes:g}"
+    )
+    config = PoolConfig.from_settings(
+        knobs, int(getattr(settings, "concurrency", 1)), default_log_dir(database_url)
+    )
+    pool = WorkerPool(
+        session_factory,
+        make_executor(settings, knobs, database_url),
+        config,
+        env=env,
+        stop_event=stop_event,
+        github_for=app_github_factory(
+            settings, seconds_between_writes=knobs.github_seconds_between_writes
+        ),
+    )
+    return pool.start()

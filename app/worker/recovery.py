@@ -1,0 +1,124 @@
+"""Closing what a dead session left open on GitHub.
+
+A session whose worker died (its lease ran out) cannot conclude its check run; the next worker
+does: every check run recorded as abandoned on the job is completed as `cancelled` with a note
+saying what happened and what comes next.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.queue import store
+from app.queue.models import Job
+from runner.github.client import GitHubClient
+from runner.github.errors import GitHubError, GitHubNotFoundError
+from runner.reporting.reporter import ACTIONS_DONE, CHECK_RUN_NAME
+
+log = logging.getLogger(__name__)
+
+
+def abandoned_note(job: Job) -> tuple[str, str]:
+    """Title and summary for a check run whose session died with its worker."""
+    if job.state == "queued":
+        next_step = f"autocoder runs the session again (job {job.id})."
+    elif job.state == "cancelled":
+        next_step = "The session had been asked to stop; it is not run again."
+    else:
+        next_step = (
+            f"autocoder gave up after {job.attempts} attempts; press Retry or comment "
+            "`/autocoder retry` to run it again."
+        )
+    summary = (
+        f"The worker running this session for #{job.issue_number} stopped without concluding "
+        f"it (server restart or crash; its lease ran out). {next_step}"
+    )
+    return "Interrupted", summary
+
+
+def close_abandoned_check_runs(github: GitHubClient, job: Job) -> list[int]:
+    """Complete the job's abandoned check runs that are still open; returns the ids dealt with
+    (closed now, already completed, or gone)."""
+    done: list[int] = []
+    title, summary = abandoned_note(job)
+    for entry in job.abandoned_check_runs or []:
+        run_id = int(entry.get("id") or 0)
+        head_sha = str(entry.get("head_sha") or "")
+        if not run_id:
+            continue
+        try:
+            if head_sha and not _still_open(github, job.repository, head_sha, run_id):
+                done.append(run_id)
+                continue
+            github.update_check_run(
+                job.repository,
+                run_id,
+                status="completed",
+                conclusion="cancelled",
+                title=title,
+                summary=summary,
+                actions=ACTIONS_DONE if job.state != "queued" else (),
+            )
+            log.info("job %s: closed check run %s left open by a dead session", job.id, run_id)
+            done.append(run_id)
+        except GitHubNotFoundError:
+            done.append(run_id)
+        except GitHubError as error:
+            log.warning("job %s: could not close check run %s: %s", job.id, run_id, error)
+    return done
+
+
+def _still_open(github: GitHubClient, repository: str, head_sha: str, run_id: int) -> bool:
+    """False only when GitHub shows the run completed. (The listing shows the latest run per
+    name on a commit; a run it does not show is closed anyway: the session recorded it as open
+    and never as concluded.)"""
+    runs = github.list_check_runs(repository, head_sha, CHECK_RUN_NAME)
+    listed = [run for run in runs if run.id == run_id]
+    return not listed or listed[0].status != "completed"
+
+
+def close_all_abandoned(
+    db: Session, github_for: Callable[[Job], GitHubClient | None], jobs: Iterable[Job] | None = None
+) -> int:
+    """Close the abandoned check runs of every job that has some; returns how many closed."""
+    closed = 0
+    for job in list(jobs if jobs is not None else store.with_abandoned_check_runs(db)):
+        github = github_for(job)
+        if github is None:
+            continue
+        try:
+            done = close_abandoned_check_runs(github, job)
+        finally:
+            github.close()
+        if done:
+            store.forget_abandoned(db, job.id, done)
+            closed += len(done)
+    return closed
+
+
+def app_github_factory(
+    settings: Any, *, seconds_between_writes: float
+) -> Callable[[Job], GitHubClient | None]:
+    """GitHub clients acting as the App's installation for a job (None without credentials)."""
+    from runner.github.auth import GitHubCredentials
+
+    app_id = getattr(settings, "github_app_id", None)
+    private_key = getattr(settings, "private_key_pem", None)
+    pem = private_key() if callable(private_key) else None
+    base_url = str(getattr(settings, "github_api_url", "https://api.github.com"))
+    if app_id is None or not pem:
+        return lambda job: None
+    app = GitHubCredentials.from_app(app_id, pem, base_url=base_url)
+
+    def github_for(job: Job) -> GitHubClient | None:
+        if job.installation_id is not None:
+            credentials = app.for_installation(job.installation_id)
+        else:
+            credentials = app.for_repo(job.repository)
+        return GitHubClient(credentials, seconds_between_writes=seconds_between_writes)
+
+    return github_for
