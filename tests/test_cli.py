@@ -17,7 +17,7 @@ from tests.scripted_model.server import running_model_server
 from tests.world import REPO, make_world
 
 
-def autocoder(*args: str, env: dict[str, str] | None = None, timeout: float = 120):  # type: ignore[no-untyped-def]
+def autocoder(*args: str, env: dict[str, str] | None = None, timeout: float = 120):
     exe = shutil.which("autocoder", path=str(Path(sys.executable).parent)) or "autocoder"
     return subprocess.run(
         [exe, *args], capture_output=True, text=True, env=env, timeout=timeout, check=False

@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -38,6 +38,11 @@ def command_turn(engine: str, command: str) -> Turn:
     if engine == "openai":
         return tool_turn("run_command", {"command": command})
     return tool_turn("Bash", {"command": command})
+
+
+def model_kind(engine: str) -> Literal["openai", "anthropic"]:
+    """Which scripted server an engine talks to."""
+    return "openai" if engine == "openai" else "anthropic"
 
 
 def final_turn(text: str) -> Turn:

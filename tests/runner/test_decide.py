@@ -18,10 +18,10 @@ RULES = Rules(trigger_label="autocoder", bot_login="autocoder[bot]", app_id=42)
 
 
 def sample(name: str, **changes: Any) -> dict[str, Any]:
-    path = SAMPLES / f"{name}.json"
-    if not path.exists():
-        path = SAMPLES / f"{name}.1.json"
-    payload: dict[str, Any] = json.loads(path.read_text())
+    source = SAMPLES / f"{name}.json"
+    if not source.exists():
+        source = SAMPLES / f"{name}.1.json"
+    payload: dict[str, Any] = json.loads(source.read_text())
     payload = copy.deepcopy(payload)
     for dotted, value in changes.items():
         target = payload

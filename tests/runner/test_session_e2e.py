@@ -15,6 +15,7 @@ from tests.runner.session_harness import (
     check_runs_for,
     configure,
     final_turn,
+    model_kind,
     open_pulls,
     run_once,
     write_turn,
@@ -28,10 +29,6 @@ ENGINES = [
 ]
 
 
-def _kind(engine: str) -> str:
-    return "openai" if engine == "openai" else "anthropic"
-
-
 @pytest.mark.parametrize("engine", ENGINES)
 def test_issue_becomes_draft_pull_request_and_a_second_run_updates_it(
     engine: str, github_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -42,7 +39,7 @@ def test_issue_becomes_draft_pull_request_and_a_second_run_updates_it(
         write_turn(engine, "hello.txt", "Hello, world!\n"),
         final_turn("Added hello.txt with a greeting, as the issue asked."),
     ]
-    with running_model_server(_kind(engine), first) as model:
+    with running_model_server(model_kind(engine), first) as model:
         settings = configure(monkeypatch, world, engine, model.base_url, tmp_path)
         run = run_once(settings, number)
     result = run.result
@@ -81,7 +78,7 @@ def test_issue_becomes_draft_pull_request_and_a_second_run_updates_it(
         write_turn(engine, "hello.txt", "Hello again, world!\n"),
         final_turn("Made the greeting friendlier."),
     ]
-    with running_model_server(_kind(engine), second) as model:
+    with running_model_server(model_kind(engine), second) as model:
         settings = configure(monkeypatch, world, engine, model.base_url, tmp_path)
         again = run_once(settings, number)
     assert again.result.conclusion is Conclusion.SUCCESS, again.lines
@@ -102,7 +99,7 @@ def test_session_that_changes_nothing_ends_neutral_without_pull_request(
     world = make_world(github_emulator)
     number = world.open_issue("Is greet() tested?", "Just checking; change nothing if fine.")
     turns = [final_turn("greet() already returns 'hi'; no change is needed.")]
-    with running_model_server(_kind(engine), turns) as model:
+    with running_model_server(model_kind(engine), turns) as model:
         settings = configure(monkeypatch, world, engine, model.base_url, tmp_path)
         run = run_once(settings, number)
     assert run.result.conclusion is Conclusion.NEUTRAL, run.lines

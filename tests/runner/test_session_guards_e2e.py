@@ -21,6 +21,7 @@ from tests.runner.session_harness import (
     command_turn,
     configure,
     final_turn,
+    model_kind,
     open_pulls,
     run_once,
     write_turn,
@@ -35,11 +36,7 @@ ENGINES = [
 ]
 
 
-def _kind(engine: str) -> str:
-    return "openai" if engine == "openai" else "anthropic"
-
-
-def _request_text(model) -> str:  # type: ignore[no-untyped-def]
+def _request_text(model) -> str:
     return "\n".join(json.dumps(r.body) for r in model.requests if r.body is not None)
 
 
@@ -65,7 +62,7 @@ def test_refused_commands_are_explained_to_the_model_and_reported(
     else:
         turns.append(tool_turn("Write", {"file_path": f"{outside}/w.txt", "content": "x"}))
     turns.append(final_turn("I could not do any of that."))
-    with running_model_server(_kind(engine), turns) as model:
+    with running_model_server(model_kind(engine), turns) as model:
         settings = configure(monkeypatch, world, engine, model.base_url, tmp_path)
         run = run_once(settings, number)
         sent_back = _request_text(model)
@@ -92,7 +89,7 @@ def test_looping_model_stops_at_the_turn_limit(
     number = world.open_issue("Loop", "Keep going.")
     turns = [write_turn(engine, "progress.txt", "step 1\n")]
     turns += [command_turn(engine, "ls") for _ in range(30)]
-    with running_model_server(_kind(engine), turns) as model:
+    with running_model_server(model_kind(engine), turns) as model:
         settings = configure(
             monkeypatch, world, engine, model.base_url, tmp_path, AUTOCODER_MAX_TURNS="4"
         )
@@ -116,7 +113,7 @@ def test_wall_time_limit_commits_and_pushes_work_so_far(
     number = world.open_issue("Slow", "Take your time.")
     stalled = Turn(text="thinking...", stall=Stall(seconds=120))
     turns = [write_turn(engine, "partial.txt", "half done\n"), stalled, final_turn("never")]
-    with running_model_server(_kind(engine), turns) as model:
+    with running_model_server(model_kind(engine), turns) as model:
         settings = configure(
             monkeypatch,
             world,
@@ -202,7 +199,7 @@ def test_no_secret_reaches_the_model_logs_github_or_git(
     probes = ["env", "printenv", "git config --list", "cat .git/config", "cat .git"]
     turns = [command_turn(engine, c) for c in probes]
     turns += [write_turn(engine, "notes.txt", "notes\n"), final_turn("Added notes.txt.")]
-    with running_model_server(_kind(engine), turns) as model:
+    with running_model_server(model_kind(engine), turns) as model:
         settings = configure(monkeypatch, world, engine, model.base_url, tmp_path)
         run = run_once(settings, number)
         to_model = _request_text(model)
