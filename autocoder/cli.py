@@ -29,20 +29,15 @@ def cli(verbose: bool) -> None:
 
 
 def _register() -> None:
+    """Add the subcommands. Each module imports its package lazily, inside the command."""
+    from autocoder.commands.action import action_command
+    from autocoder.commands.chat import chat_command
     from autocoder.commands.run import run_command
-
-    cli.add_command(run_command)
     from autocoder.commands.serve import serve_command
     from autocoder.commands.sync import sync_command
 
-    cli.add_command(serve_command)
-    cli.add_command(sync_command)
-    from autocoder.commands.action import action_command
-
-    cli.add_command(action_command)
-    from autocoder.commands.chat import chat_command
-
-    cli.add_command(chat_command)
+    for command in (run_command, serve_command, sync_command, action_command, chat_command):
+        cli.add_command(command)
 
 
 def main() -> None:

@@ -147,14 +147,14 @@ def test_flaky_github_and_model_still_make_exactly_one_pull_request(
             tool_calls=write_turn("openai", "hello.txt", "Hello!\n").tool_calls,
             fault=Fault(status=429, times=1, retry_after=1),
         ),
-        Turn(text="Added hello.txt.", fault=Fault(status=500, times=1)),
+        Turn(text="Added hello.txt.", fault=Fault(status=529, times=1)),
     ]
     with running_model_server("openai", turns) as model:
         settings = configure(monkeypatch, world, "openai", model.base_url, tmp_path)
         run = run_once(settings, number)
         statuses = [r.status for r in model.requests]
     assert run.result.conclusion is Conclusion.SUCCESS, run.lines
-    assert 429 in statuses and 500 in statuses
+    assert 429 in statuses and 529 in statuses
     assert len(open_pulls(world)) == 1
     faults = [r for r in github_emulator.requests() if r.fault]
     assert {r.method for r in faults} == {"POST", "PATCH"}
