@@ -89,6 +89,24 @@ async def run_session(
     reporter.throttle.interval_s = deps.progress_interval_s
     reporter.say(f"autocoder session {session_id} for {task.repository}#{task.issue_number}")
 
+    try:
+        return await _run(task, deps, session_id, started, reporter, cancel)
+    except Exception as error:
+        # Whatever broke (git, GitHub, a bug), nobody is left looking at a session that seems
+        # to be running: the check run and the issue comment say it failed and why.
+        await asyncio.to_thread(_report_crash, reporter, error, time.monotonic() - started)
+        raise
+
+
+async def _run(
+    task: Task,
+    deps: SessionDeps,
+    session_id: str,
+    started: float,
+    reporter: SessionReporter,
+    cancel: asyncio.Event | None,
+) -> SessionResult:
+    github = deps.github
     repo = await asyncio.to_thread(github.get_repository, task.repository)
     base_branch = task.base_branch or repo.default_branch
     if task.kind is TaskKind.NEW_WORK:
@@ -99,14 +117,18 @@ async def run_session(
     mirror = await asyncio.to_thread(deps.mirrors.update, repo.clone_url, auth)
     branch, pull = await asyncio.to_thread(_choose_branch, task, deps, mirror)
     work_root = Path(tempfile.mkdtemp(prefix="autocoder-", dir=deps.work_dir))
-    worktree = await asyncio.to_thread(
-        prepare_worktree,
-        mirror,
-        base_branch=base_branch,
-        branch=branch,
-        existing_branch=pull is not None,
-        dest=work_root / "work",
-    )
+    try:
+        worktree = await asyncio.to_thread(
+            prepare_worktree,
+            mirror,
+            base_branch=base_branch,
+            branch=branch,
+            existing_branch=pull is not None,
+            dest=work_root / "work",
+        )
+    except BaseException:
+        shutil.rmtree(work_root, ignore_errors=True)
+        raise
     try:
         start_sha = worktree.head_sha()
         await asyncio.to_thread(reporter.start, start_sha)
@@ -129,6 +151,19 @@ async def run_session(
         with contextlib.suppress(Exception):
             worktree.remove()
         shutil.rmtree(work_root, ignore_errors=True)
+
+
+def _report_crash(reporter: SessionReporter, error: Exception, duration_s: float) -> None:
+    report = Report(
+        conclusion=Conclusion.FAILURE,
+        account="",
+        duration_s=duration_s,
+        stop_reason=f"The session stopped on an error: {error}",
+    )
+    try:
+        reporter.finish(report)
+    except Exception as report_error:  # the original error is what matters
+        log.warning("could not report the failure to GitHub: %s", report_error)
 
 
 def _choose_branch(task: Task, deps: SessionDeps, mirror: Path) -> tuple[str, PullInfo | None]:

@@ -14,7 +14,8 @@ from runner.bootstrap import github_credentials, make_engine, session_deps
 from runner.github.client import GitHubClient
 from runner.session import run_session
 from runner.task import Conclusion
-from runner.task_loader import load_follow_up_task
+from runner.task_loader import load_follow_up_task, load_issue_task
+from runner.workspace import GitError
 from tests.emulator.client import Emulator
 from tests.runner.session_harness import (
     check_runs_for,
@@ -290,3 +291,26 @@ def test_follow_up_review_adds_a_commit_to_the_same_pull_request(
     assert "Address review" in world.git("log", "-1", "--format=%s", branch)
     replies = world.api(f"/repos/{REPO}/issues/{pull_number}/comments")
     assert any("Ends with an exclamation mark" in c["body"] for c in replies)
+
+
+def test_a_session_that_breaks_says_so_on_the_issue(
+    github_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = make_world(github_emulator)
+    number = world.open_issue("Add a greeting", "Please add hello.txt.")
+    with running_model_server("openai", [final_turn("unused")]) as model:
+        settings = configure(monkeypatch, world, "openai", model.base_url, tmp_path)
+        credentials = github_credentials(settings, REPO)
+        with GitHubClient(credentials, seconds_between_writes=0) as github:
+            task = load_issue_task(
+                github, REPO, number, triggered_by=MAINTAINER, limits=settings.limits()
+            )
+            deps = session_deps(settings, github, credentials, make_engine(settings))
+            deps.git_token = lambda: "ghs_not_a_valid_token_at_all"
+            with pytest.raises(GitError) as raised:
+                asyncio.run(run_session(task, deps))
+    assert "ghs_not_a_valid_token_at_all" not in str(raised.value)
+    comments = world.api(f"/repos/{REPO}/issues/{number}/comments")
+    status = [c["body"] for c in comments if "autocoder:status" in c["body"]]
+    assert len(status) == 1
+    assert "failed" in status[0] and "stopped on an error" in status[0]
