@@ -165,6 +165,11 @@ def bwrap_argv(
                 masks.add(parent)
     for path in sorted(masks, key=_depth):
         argv += ["--tmpfs", str(path)]
+    # What commands need (PATH entries, the interpreter's environment) stays visible, read-only,
+    # even where it lies under a masked place such as /tmp (a checkout or virtualenv there).
+    for path in sorted({p for p in keep_visible if p.is_dir()}, key=_depth):
+        if any(path.is_relative_to(mask) for mask in masks):
+            argv += ["--ro-bind", str(path), str(path)]
     for path in hidden:
         if path.is_dir():
             argv += ["--tmpfs", str(path)]

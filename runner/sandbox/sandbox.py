@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -50,6 +51,11 @@ def _homes() -> list[Path]:
         with contextlib.suppress(OSError):
             homes.update(p for p in home_root.iterdir() if p.is_dir())
     return sorted(h for h in homes if h.is_dir())
+
+
+def _interpreter_dirs() -> list[Path]:
+    """The Python environment autocoder runs in (a virtualenv may live anywhere, /tmp too)."""
+    return sorted({Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()})
 
 
 def _path_dirs(env: Mapping[str, str]) -> list[Path]:
@@ -146,7 +152,7 @@ class Sandbox:
                 network=self.network,
                 git=find_git_layout(self.worktree),
                 hidden=[*home_secrets(_homes()), *self.hidden_paths],
-                keep_visible=_path_dirs(env),
+                keep_visible=[*_path_dirs(env), *_interpreter_dirs()],
             )
             outcome = run_process(
                 argv,
