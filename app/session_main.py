@@ -61,7 +61,7 @@ from runner.github.errors import (
     GitHubNotFoundError,
     GitHubValidationError,
 )
-from runner.github.types import CheckRunAction, CheckRunInfo
+from runner.github.types import CheckRunInfo
 from runner.task import Conclusion, SessionResult, Task
 
 log = logging.getLogger("app.session_main")
@@ -96,89 +96,22 @@ def kill_own_group() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-# -- the GitHub client that tells the job which check run is open --------------------------------
+class _JobCheckRuns:
+    """Records on the job the check run its session has open (if this process dies, the next
+    worker knows which one to close)."""
 
+    def __init__(self, sessions: sessionmaker[Session], job_id: int, worker_id: str) -> None:
+        self._sessions = sessions
+        self._job_id = job_id
+        self._worker_id = worker_id
 
-class RecordingGitHubClient(GitHubClient):
-    """A GitHubClient that reports each check run it opens and each it concludes, so that the
-    job always names the check run its session has open (if this process dies, the next worker
-    knows which one to close)."""
+    def opened(self, run: CheckRunInfo) -> None:
+        with self._sessions() as db:
+            store.record_check_run(db, self._job_id, self._worker_id, run.id, run.head_sha)
 
-    def __init__(
-        self,
-        credentials: GitHubCredentials,
-        *,
-        on_check_run: Callable[[CheckRunInfo], None],
-        on_concluded: Callable[[int], None] = lambda run_id: None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(credentials, **kwargs)
-        self._on_check_run = on_check_run
-        self._on_concluded = on_concluded
-
-    def update_check_run(
-        self,
-        repo: str,
-        check_run_id: int,
-        *,
-        status: str | None = None,
-        conclusion: str | None = None,
-        title: str | None = None,
-        summary: str | None = None,
-        text: str | None = None,
-        actions: Sequence[CheckRunAction] | None = None,
-    ) -> CheckRunInfo:
-        run = super().update_check_run(
-            repo,
-            check_run_id,
-            status=status,
-            conclusion=conclusion,
-            title=title,
-            summary=summary,
-            text=text,
-            actions=actions,
-        )
-        if run.status == "completed":
-            try:
-                self._on_concluded(check_run_id)
-            except Exception as error:
-                log.warning("could not record check run %s as concluded: %s", check_run_id, error)
-        return run
-
-    def create_check_run(
-        self,
-        repo: str,
-        *,
-        name: str,
-        head_sha: str,
-        status: str = "in_progress",
-        title: str,
-        summary: str,
-        text: str | None = None,
-        actions: Sequence[CheckRunAction] = (),
-        conclusion: str | None = None,
-        details_url: str | None = None,
-        external_id: str | None = None,
-    ) -> CheckRunInfo:
-        run = super().create_check_run(
-            repo,
-            name=name,
-            head_sha=head_sha,
-            status=status,
-            title=title,
-            summary=summary,
-            text=text,
-            actions=actions,
-            conclusion=conclusion,
-            details_url=details_url,
-            external_id=external_id,
-        )
-        if run.status != "completed":
-            try:
-                self._on_check_run(run)
-            except Exception as error:  # recording is best effort; the session goes on
-                log.warning("could not record check run %s: %s", run.id, error)
-        return run
+    def concluded(self, check_run_id: int) -> None:
+        with self._sessions() as db:
+            store.clear_check_run(db, self._job_id, self._worker_id, check_run_id)
 
 
 # -- supervision: lease, cancellation, parent, log -----------------------------------------------
@@ -375,19 +308,8 @@ class Run:
         settings = settings.model_copy(update={"work_dir": fresh_work_dir(settings.work_dir, job)})
         credentials = installation_credentials(settings, job)
 
-        def record(run: CheckRunInfo) -> None:
-            with self.sessions() as db:
-                store.record_check_run(db, job.id, self.worker_id, run.id, run.head_sha)
-
-        def concluded(run_id: int) -> None:
-            with self.sessions() as db:
-                store.clear_check_run(db, job.id, self.worker_id, run_id)
-
-        github = RecordingGitHubClient(
-            credentials,
-            on_check_run=record,
-            on_concluded=concluded,
-            seconds_between_writes=self.knobs.github_seconds_between_writes,
+        github = GitHubClient(
+            credentials, seconds_between_writes=self.knobs.github_seconds_between_writes
         )
         try:
             if job.abandoned_check_runs:
@@ -399,6 +321,7 @@ class Run:
             deps = session_deps(
                 settings, github, credentials, make_engine(settings), echo=self.echo
             )
+            deps.check_run_observer = _JobCheckRuns(self.sessions, job.id, self.worker_id)
             return await run_session(task, deps, session_id=session_id, cancel=self.cancel)
         finally:
             github.close()

@@ -28,7 +28,7 @@ from runner.github.types import PullInfo
 from runner.limits import LimitGuard, LimitReached
 from runner.prompt import INSTRUCTION_FILES, RepoGuidance, build_system_prompt, build_task_prompt
 from runner.repo_config import RepoConfig, RepoConfigError, load_repo_config
-from runner.reporting.reporter import SessionReporter
+from runner.reporting.reporter import CheckRunObserver, SessionReporter
 from runner.reporting.summary import Report
 from runner.reporting.texts import build_pull_request_body, build_pull_request_title
 from runner.sandbox import Sandbox
@@ -57,6 +57,7 @@ class SessionDeps:
     draft: bool = True
     work_dir: Path | None = None  # where worktrees go; a temp dir by default
     echo: Callable[[str], None] = lambda line: None
+    check_run_observer: CheckRunObserver | None = None  # told of check runs opened, concluded
     progress_interval_s: float = 10.0
 
 
@@ -85,7 +86,13 @@ async def run_session(
     session_id = session_id or new_session_id()
     started = time.monotonic()
     github = deps.github
-    reporter = SessionReporter(github, task.repository, task.issue_number, echo=deps.echo)
+    reporter = SessionReporter(
+        github,
+        task.repository,
+        task.issue_number,
+        echo=deps.echo,
+        observer=deps.check_run_observer,
+    )
     reporter.throttle.interval_s = deps.progress_interval_s
     reporter.say(f"autocoder session {session_id} for {task.repository}#{task.issue_number}")
 

@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from runner.engines.base import (
     AssistantText,
@@ -39,6 +39,15 @@ log = logging.getLogger(__name__)
 CHECK_RUN_NAME = "autocoder"
 ACTIONS_RUNNING = (CheckRunAction("Stop", "Stop this session", "stop"),)
 ACTIONS_DONE = (CheckRunAction("Retry", "Run the session again", "retry"),)
+
+
+class CheckRunObserver(Protocol):
+    """Told of each check run a session opens and each it concludes (the App records on the job
+    which one is open, so that if the session dies the next worker knows which to close)."""
+
+    def opened(self, run: CheckRunInfo) -> None: ...
+
+    def concluded(self, check_run_id: int) -> None: ...
 
 
 def describe_event(event: EngineEvent) -> str | None:
@@ -74,6 +83,7 @@ class SessionReporter:
     pull_request_url: str | None = None
     lines: list[str] = field(default_factory=list)
     check_runs_unavailable: bool = False
+    observer: CheckRunObserver | None = None
     _dirty: bool = False
 
     # -- the issue ---------------------------------------------------------------------------
@@ -118,6 +128,9 @@ class SessionReporter:
             return
         self.check_run_id, self.check_run_url, self.head_sha = run.id, run.html_url, head_sha
         self.throttle.force()
+        if self.observer is not None:
+            observer = self.observer
+            self._quietly(lambda: observer.opened(run), "record the check run")
 
     def _create_check_run(self, head_sha: str, title: str) -> CheckRunInfo:
         return self.github.create_check_run(
@@ -150,6 +163,7 @@ class SessionReporter:
                 summary=f"This session pushed {head_sha[:7]}; its check run continues there.",
                 actions=(),
             )
+            self._concluded(previous)
         self.flush(force=True)
 
     def event(self, event: EngineEvent) -> None:
@@ -193,14 +207,20 @@ class SessionReporter:
                 text=build_text(report),
                 actions=ACTIONS_DONE,
             )
+            self._concluded(self.check_run_id)
         detail = report.stop_reason
         if report.conclusion is Conclusion.NEUTRAL and report.account.strip():
             detail = (detail + "\n\n" if detail else "") + report.account.strip()[:2000]
         self.comment(report.conclusion, detail)
 
-    def _quietly(self, call: Callable[[], object]) -> None:
-        """Progress reports must not end a session: log a failure and go on."""
+    def _concluded(self, check_run_id: int) -> None:
+        if self.observer is not None:
+            observer = self.observer
+            self._quietly(lambda: observer.concluded(check_run_id), "record the check run")
+
+    def _quietly(self, call: Callable[[], object], what: str = "report progress to GitHub") -> None:
+        """Progress reports and their bookkeeping must not end a session: log and go on."""
         try:
             call()
         except Exception as error:
-            log.warning("could not report progress to GitHub: %s", error)
+            log.warning("could not %s: %s", what, error)
