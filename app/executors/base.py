@@ -8,10 +8,11 @@ the session through its environment, never its command line: anyone on the host 
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Protocol
 
 SESSION_MODULE = "app.session_main"
 DATABASE_URL_ENV = "AUTOCODER_DATABASE_URL"
@@ -48,6 +49,28 @@ def session_argv(spec: LaunchSpec, *, parent_pid: int | None) -> list[str]:
     if parent_pid is not None:
         argv += ["--parent-pid", str(parent_pid)]
     return argv
+
+
+class ProcessSession:
+    """What a session's handle does the same whatever runs it: wait for the launching process,
+    and close its log file once it has ended. Subclasses say how to stop it."""
+
+    def __init__(self, process: subprocess.Popen[bytes], log_file: IO[bytes] | None) -> None:
+        self.process = process
+        self._log_file = log_file
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        try:
+            code = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        self._close_log()
+        return code
+
+    def _close_log(self) -> None:
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
 
 
 class SessionHandle(Protocol):

@@ -28,7 +28,7 @@ from typing import IO
 
 from sqlalchemy.engine import make_url
 
-from app.executors.base import DATABASE_URL_ENV, LaunchSpec, session_argv
+from app.executors.base import DATABASE_URL_ENV, LaunchSpec, ProcessSession, session_argv
 from app.executors.local import child_env
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ def docker_run_command(
     return command
 
 
-class DockerSession:
+class DockerSession(ProcessSession):
     def __init__(
         self,
         process: subprocess.Popen[bytes],
@@ -123,22 +123,13 @@ class DockerSession:
         docker: str,
         log_file: IO[bytes] | None,
     ) -> None:
-        self.process = process
+        super().__init__(process, log_file)
         self.name = name
         self.docker = docker
-        self._log_file = log_file
 
     @property
     def description(self) -> str:
         return f"container {self.name}"
-
-    def wait(self, timeout: float | None = None) -> int | None:
-        try:
-            code = self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return None
-        self._close_log()
-        return code
 
     def stop(self, grace_s: float) -> int:
         subprocess.run(
@@ -154,11 +145,6 @@ class DockerSession:
             code = self.process.wait()
         self._close_log()
         return code
-
-    def _close_log(self) -> None:
-        if self._log_file is not None:
-            self._log_file.close()
-            self._log_file = None
 
 
 class DockerExecutor:

@@ -21,29 +21,20 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
-from app.executors.base import LaunchSpec, session_argv
+from app.executors.base import LaunchSpec, ProcessSession, session_argv
 from app.worker.env import without_withheld
 
 log = logging.getLogger(__name__)
 
 
-class LocalSession:
+class LocalSession(ProcessSession):
     def __init__(self, process: subprocess.Popen[bytes], log_file: IO[bytes] | None) -> None:
-        self.process = process
+        super().__init__(process, log_file)
         self.pgid = process.pid  # start_new_session: the child leads its own group
-        self._log_file = log_file
 
     @property
     def description(self) -> str:
         return f"process {self.process.pid}"
-
-    def wait(self, timeout: float | None = None) -> int | None:
-        try:
-            code = self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return None
-        self._close_log()
-        return code
 
     def stop(self, grace_s: float) -> int:
         if self.process.poll() is None:
@@ -56,11 +47,6 @@ class LocalSession:
         _wait_group_gone(self.pgid, timeout=5.0)
         self._close_log()
         return code
-
-    def _close_log(self) -> None:
-        if self._log_file is not None:
-            self._log_file.close()
-            self._log_file = None
 
 
 class LocalExecutor:
