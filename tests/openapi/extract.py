@@ -27,10 +27,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tarfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+from tests.npm_package import ExtractError, read_pinned_package
 
 PACKAGE_NAME = "@octokit/openapi"
 PINNED_VERSION = "23.0.2"
@@ -125,10 +126,6 @@ WEBHOOKS: tuple[tuple[str, str | None], ...] = (
 )
 
 
-class ExtractError(Exception):
-    """The package is not the one this script expects; the message says what to do."""
-
-
 def webhook_key(event: str, action: str | None) -> str:
     """The ``x-webhooks`` key GitHub's description uses, e.g. ``check-run-requested-action``."""
     parts = [event] if action is None else [event, action]
@@ -140,34 +137,10 @@ def read_package(package: Path) -> tuple[dict[str, Any], dict[str, Any]]:
 
     The manifest is checked against the pinned name and version before anything else is read.
     """
-    try:
-        if package.is_dir():
-            root = package / "package" if (package / "package").is_dir() else package
-            manifest = json.loads((root / "package.json").read_text(encoding="utf-8"))
-            check_manifest(manifest)
-            return manifest, json.loads((root / DESCRIPTION_FILE).read_text(encoding="utf-8"))
-        with tarfile.open(package, "r:gz") as tar:
-            manifest = json.loads(_tar_member(tar, "package/package.json"))
-            check_manifest(manifest)
-            return manifest, json.loads(_tar_member(tar, f"package/{DESCRIPTION_FILE}"))
-    except (OSError, KeyError, tarfile.TarError) as exc:
-        raise ExtractError(f"cannot read {package}: {exc}") from exc
-
-
-def _tar_member(tar: tarfile.TarFile, name: str) -> bytes:
-    member = tar.extractfile(name)
-    if member is None:
-        raise ExtractError(f"{name} is not a regular file in the tarball")
-    return member.read()
-
-
-def check_manifest(manifest: Mapping[str, Any]) -> None:
-    name, version = manifest.get("name"), manifest.get("version")
-    if (name, version) != (PACKAGE_NAME, PINNED_VERSION):
-        raise ExtractError(
-            f"expected {PACKAGE_NAME}@{PINNED_VERSION}, got {name}@{version}; run "
-            f"`npm pack {PACKAGE_NAME}@{PINNED_VERSION}`, or bump PINNED_VERSION on purpose"
-        )
+    manifest, data = read_pinned_package(
+        package, name=PACKAGE_NAME, version=PINNED_VERSION, file=DESCRIPTION_FILE
+    )
+    return manifest, data
 
 
 def iter_refs(node: object) -> Iterator[str]:

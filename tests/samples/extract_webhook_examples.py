@@ -23,11 +23,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tarfile
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from tests.npm_package import ExtractError, read_pinned_package
 
 PACKAGE_NAME = "@octokit/webhooks-examples"
 PINNED_VERSION = "7.6.1"
@@ -48,43 +49,15 @@ EVENTS: tuple[str, ...] = (
 )
 
 
-class ExtractError(Exception):
-    """The package is not the one this script expects; the message says what to do."""
-
-
 def read_package(package: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """(package.json, the webhook definitions) from an ``npm pack`` tarball or its unpacked dir.
 
     The manifest is checked against the pinned name and version before anything else is read.
     """
-    try:
-        if package.is_dir():
-            root = package / "package" if (package / "package").is_dir() else package
-            manifest = json.loads((root / "package.json").read_text(encoding="utf-8"))
-            check_manifest(manifest)
-            return manifest, json.loads((root / EXAMPLES_FILE).read_text(encoding="utf-8"))
-        with tarfile.open(package, "r:gz") as tar:
-            manifest = json.loads(_tar_member(tar, "package/package.json"))
-            check_manifest(manifest)
-            return manifest, json.loads(_tar_member(tar, f"package/{EXAMPLES_FILE}"))
-    except (OSError, KeyError, tarfile.TarError) as exc:
-        raise ExtractError(f"cannot read {package}: {exc}") from exc
-
-
-def _tar_member(tar: tarfile.TarFile, name: str) -> bytes:
-    member = tar.extractfile(name)
-    if member is None:
-        raise ExtractError(f"{name} is not a regular file in the tarball")
-    return member.read()
-
-
-def check_manifest(manifest: Mapping[str, Any]) -> None:
-    name, version = manifest.get("name"), manifest.get("version")
-    if (name, version) != (PACKAGE_NAME, PINNED_VERSION):
-        raise ExtractError(
-            f"expected {PACKAGE_NAME}@{PINNED_VERSION}, got {name}@{version}; run "
-            f"`npm pack {PACKAGE_NAME}@{PINNED_VERSION}`, or bump PINNED_VERSION on purpose"
-        )
+    manifest, data = read_pinned_package(
+        package, name=PACKAGE_NAME, version=PINNED_VERSION, file=EXAMPLES_FILE
+    )
+    return manifest, data
 
 
 def sample_files(definitions: Sequence[Mapping[str, Any]]) -> dict[str, object]:
