@@ -247,6 +247,9 @@ async def _run_session(task: Task, deps: SessionDeps, echo: Callable[[str], None
 
     installed = []
     for signum in (signal.SIGINT, signal.SIGTERM):
+        # Not every loop can take signal handlers (NotImplementedError off Unix, RuntimeError off
+        # the main thread, ValueError for a signal it refuses); then cancelling the job ends the
+        # process the ordinary way and only the session's own limits bound it.
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signum, stop, signum)
             installed.append(signum)
