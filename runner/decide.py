@@ -25,6 +25,7 @@ class Action(enum.StrEnum):
     FOLLOW_UP = "follow_up"  # a session on autocoder's PR branch, for a review
     RETRY = "retry"  # run the issue's session again
     STATUS = "status"  # answer with the issue's status
+    HELP = "help"  # an `/autocoder` command it does not know: answer with the list, run nothing
     MIRROR = "mirror"  # keep the issue mirror current, nothing to run
     INSTALLATION = "installation"  # the registry of installations and repositories
     REFUSE = "refuse"  # a person without permission asked: say why, run nothing
@@ -65,19 +66,35 @@ _COMMENT_COMMANDS = {
     "cancel": Action.CANCEL,
     "retry": Action.RETRY,
     "status": Action.STATUS,
+    "help": Action.HELP,
 }
+
+
+def commands_help(prefix: str = "/autocoder") -> str:
+    """The commands a comment can give, for a reply to one autocoder did not understand."""
+    return (
+        f"Commands: `{prefix} run` (start), `{prefix} stop`, `{prefix} retry`, "
+        f"`{prefix} status`, `{prefix} help`."
+    )
+
+
+def _command_word(body: str, prefix: str) -> str | None:
+    """The word of a comment's first `/autocoder <word>` line ("run" when bare); None when
+    there is no such line."""
+    for match in _COMMAND.finditer(body or ""):
+        if match.group("prefix") == prefix:
+            return (match.group("word") or "run").lower()
+    return None
 
 
 def parse_comment_command(body: str, prefix: str = "/autocoder") -> Action | None:
     """The command in a comment's first `/autocoder <word>` line; None when there is none.
-    A bare `/autocoder` means run; an unknown word is a status request (which lists the
-    commands)."""
-    for match in _COMMAND.finditer(body or ""):
-        if match.group("prefix") != prefix:
-            continue
-        word = (match.group("word") or "run").lower()
-        return _COMMENT_COMMANDS.get(word, Action.STATUS)
-    return None
+    A bare `/autocoder` means run; an unknown word asks for help (a reply listing the
+    commands, nothing else)."""
+    word = _command_word(body, prefix)
+    if word is None:
+        return None
+    return _COMMENT_COMMANDS.get(word, Action.HELP)
 
 
 def _login(obj: Any) -> str | None:
@@ -108,6 +125,11 @@ def decide(event: str, payload: Mapping[str, Any], rules: Rules) -> Decision:
     )
     if event in ("installation", "installation_repositories"):
         return replace(base, action=Action.INSTALLATION, reason=f"{event}.{action_name}")
+    if event == "ping":
+        hook = payload.get("hook_id")
+        return replace(
+            base, reason=f"pong: the webhook{f' {hook}' if hook else ''} reaches autocoder"
+        )
     if _is_bot(payload.get("sender"), rules):
         return replace(base, reason="sent by autocoder itself")
     handler = _HANDLERS.get(event)
@@ -125,7 +147,7 @@ def _issues(action: str, payload: Mapping[str, Any], rules: Rules, base: Decisio
     if action == "labeled":
         label = (payload.get("label") or {}).get("name")
         if label != rules.trigger_label:
-            return replace(base, reason=f"label {label!r} is not the trigger label")
+            return replace(base, reason=_not_the_trigger(label, rules))
         return replace(
             base,
             action=Action.START,
@@ -135,13 +157,19 @@ def _issues(action: str, payload: Mapping[str, Any], rules: Rules, base: Decisio
     if action == "unlabeled":
         label = (payload.get("label") or {}).get("name")
         if label != rules.trigger_label:
-            return replace(base, reason=f"label {label!r} is not the trigger label")
+            return replace(base, reason=_not_the_trigger(label, rules))
         return replace(base, action=Action.CANCEL, reason=f"@{base.actor} removed the label")
     if action == "closed":
         return replace(base, action=Action.CANCEL, reason=f"#{number} was closed")
     if action in ("opened", "edited", "reopened", "deleted", "assigned", "unassigned"):
         return replace(base, action=Action.MIRROR, reason=f"issue {action}")
     return base
+
+
+def _not_the_trigger(label: object, rules: Rules) -> str:
+    if not isinstance(label, str) or not label:
+        return f"the event names no label (the trigger label is {rules.trigger_label!r})"
+    return f"label {label!r} is not the trigger label {rules.trigger_label!r}"
 
 
 def _issue_comment(
@@ -155,6 +183,11 @@ def _issue_comment(
     base = replace(base, issue_number=issue.get("number"), comment_id=comment.get("id"))
     if command is None:
         return replace(base, action=Action.MIRROR, reason="a comment without a command")
+    if command is Action.HELP:
+        word = _command_word(str(comment.get("body") or ""), rules.command_prefix)
+        shown = (word or "")[:40]
+        asked = "" if word == "help" else f"`{rules.command_prefix} {shown}` is not a command; "
+        return replace(base, action=Action.HELP, reason=asked + commands_help(rules.command_prefix))
     if issue.get("pull_request"):
         number = issue.get("number")
         if command in (Action.START, Action.RETRY):

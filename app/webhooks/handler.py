@@ -229,6 +229,8 @@ class DeliveryHandler:
             _log.info("refused %s#%s: %s", repository, number, decision.reason)
             text = replies.refusal(decision.reason, self._settings.trigger_label)
             return Outcome("processed", f"refused: {decision.reason}", replies=reply(text))
+        if action is Action.HELP:  # an unknown command: list the commands, do nothing else
+            return Outcome("processed", "help", replies=reply(decision.reason))
         if action is Action.STATUS:
             from app.queue.store import active_job
 

@@ -66,6 +66,35 @@ def test_issue_events(name: str, changes: dict[str, Any], expected: Action) -> N
     assert decide("issues", sample(name, **changes), RULES).action is expected
 
 
+def test_an_unknown_command_gets_the_list_of_commands_and_nothing_else() -> None:
+    payload = sample("issue_comment.created", comment__body="/autocoder frobnicate")
+    payload["issue"].pop("pull_request", None)
+    decision = decide("issue_comment", payload, RULES)
+    assert decision.action is Action.HELP
+    assert not decision.runs_session and not decision.needs_write
+    assert decision.reason.startswith("`/autocoder frobnicate` is not a command")
+    for command in ("run", "stop", "retry", "status"):
+        assert f"`/autocoder {command}`" in decision.reason
+
+
+def test_a_ping_is_answered_as_a_ping() -> None:
+    decision = decide("ping", {"zen": "Keep it logically awesome.", "hook_id": 7}, RULES)
+    assert decision.action is Action.IGNORE
+    assert decision.reason == "pong: the webhook 7 reaches autocoder"
+    assert "not something autocoder acts on" not in decision.reason
+
+
+def test_a_label_event_without_a_label_says_so() -> None:
+    payload = sample("issues.labeled")
+    payload.pop("label", None)
+    decision = decide("issues", payload, RULES)
+    assert decision.action is Action.IGNORE
+    assert "None" not in decision.reason
+    assert decision.reason == "the event names no label (the trigger label is 'autocoder')"
+    other = decide("issues", sample("issues.labeled", label__name="bug"), RULES)
+    assert other.reason == "label 'bug' is not the trigger label 'autocoder'"
+
+
 def test_closing_an_issue_cancels() -> None:
     payload = sample("issues.reopened", action="closed")
     assert decide("issues", payload, RULES).action is Action.CANCEL
@@ -79,7 +108,8 @@ def test_closing_an_issue_cancels() -> None:
         ("please\n/autocoder stop", Action.CANCEL),
         ("/autocoder retry", Action.RETRY),
         ("/autocoder status", Action.STATUS),
-        ("/autocoder frobnicate", Action.STATUS),
+        ("/autocoder frobnicate", Action.HELP),
+        ("/autocoder help", Action.HELP),
         ("/autocoderx run", None),
         ("I love /autocoder run", None),
         ("no command here", None),
