@@ -20,12 +20,13 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /opt/autocoder
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY autocoder ./autocoder
 COPY app ./app
 COPY runner ./runner
 COPY action ./action
-RUN pip install --no-compile . \
+# Run-time dependencies at exactly the versions in requirements.lock (as the tests ran).
+RUN pip install --no-compile --constraint requirements.lock . \
     && python -c "import app.session_main, autocoder.cli, runner.session"
 
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin autocoder

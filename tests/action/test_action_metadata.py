@@ -12,15 +12,14 @@ from typing import Any
 import pytest
 import yaml
 
-from action.make_lock import canonical, runtime_pins
 from action.outcome import OUTPUT_KEYS
 from action.settings import ActionRunnerSettings, ActionSettings
+from tests.lockfile import LOCK
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTION = ROOT / "action.yml"
 WORKFLOW = ROOT / "examples" / "workflows" / "autocoder.yml"
 README = ROOT / "docs" / "action.md"
-LOCK = ROOT / "action" / "requirements.lock"
 
 INPUTS = {
     "github_token": "GITHUB_TOKEN",
@@ -114,27 +113,31 @@ def test_outputs_come_from_the_step_and_match_what_it_writes() -> None:
         assert spec["value"] == f"${{{{ steps.run.outputs.{name} }}}}"
 
 
-def test_action_installs_from_its_own_checkout_with_pinned_dependencies() -> None:
+def _install_step(action: dict[str, Any]) -> dict[str, Any]:
+    (step,) = [s for s in action["runs"]["steps"] if "pip install" in s.get("run", "")]
+    return dict(step)
+
+
+def test_action_installs_from_its_own_checkout_constrained_by_the_lock() -> None:
     action = _load(ACTION)
     assert action["runs"]["using"] == "composite"
+    step = _install_step(action)
+    assert step["env"]["ACTION_PATH"] == "${{ github.action_path }}"
+    # the repository's one lock, as the tests ran with it: exactly its versions, run-time only
+    assert '--constraint "$ACTION_PATH/requirements.lock" "$ACTION_PATH"' in step["run"]
+    assert LOCK == ROOT / "requirements.lock"
+    assert LOCK.is_file()
     script = "\n".join(s.get("run", "") for s in action["runs"]["steps"])
-    env = {k: v for s in action["runs"]["steps"] for k, v in (s.get("env") or {}).items()}
-    assert env["ACTION_PATH"] == "${{ github.action_path }}"
-    assert '--constraint "$ACTION_PATH/action/requirements.lock" "$ACTION_PATH"' in script
     assert 'autocoder" action' in script
     # no expression is expanded inside a script (script injection): values go through env
-    for step in action["runs"]["steps"]:
-        assert "${{" not in step.get("run", ""), step.get("name")
+    for each in action["runs"]["steps"]:
+        assert "${{" not in each.get("run", ""), each.get("name")
 
 
-def test_lock_pins_every_runtime_dependency_at_the_tested_version() -> None:
-    pins = {}
-    for line in LOCK.read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            name, version = line.split("==")
-            pins[canonical(name)] = version
-    regenerate = "python -m action.make_lock > action/requirements.lock"
-    assert pins == runtime_pins(), f"stale lock; regenerate: {regenerate}"
+def test_the_actions_python_is_one_the_lock_is_made_for() -> None:
+    (setup,) = [s for s in _load(ACTION)["runs"]["steps"] if "setup-python" in s.get("uses", "")]
+    assert setup["with"]["python-version"] in ("3.11", "3.12", "3.13")
+    assert "--python-version 3.11" in LOCK.read_text().splitlines()[1]
 
 
 def test_example_workflow() -> None:

@@ -1,6 +1,6 @@
 """The Dockerfile: runs `autocoder serve`, has git, bubblewrap and CA certificates, runs as a
-non-root user, and holds no secret. Read statically here; built where a container engine
-answers."""
+non-root user, holds no secret, and installs the locked dependency versions. Read statically
+here; built where a container engine answers."""
 
 from __future__ import annotations
 
@@ -63,6 +63,20 @@ def test_every_package_the_project_installs_is_copied() -> None:
     for package in ("autocoder", "app", "runner", "action"):
         assert package in copied
     assert "pyproject.toml" in copied
+
+
+def test_dependencies_are_installed_at_the_locked_versions() -> None:
+    """The image installs autocoder constrained by the repository's one lock, copied in first and
+    not excluded from the build context."""
+    steps = instructions()
+    copies = [args.split()[:-1] for word, args in steps if word == "COPY"]
+    assert any("requirements.lock" in sources for sources in copies)
+    installs = [args for word, args in steps if word == "RUN" and "pip install" in args]
+    assert installs
+    for args in installs:
+        assert re.search(r"(-c|--constraint)[ =]requirements\.lock\b", args), args
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+    assert "!requirements.lock" in ignored
 
 
 def test_the_image_builds_and_answers_where_an_engine_runs() -> None:
