@@ -2,7 +2,8 @@
 
 In order: injected faults, authentication (401 for bad credentials), the primary rate limit,
 the route itself, ETag / `If-None-Match` (304, which costs nothing), rate-limit and request-id
-headers, and the request log. Git traffic and the control API pass straight through.
+headers, and the request log. Git traffic, the control API and the web pages pass straight
+through.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .core import Emu
 from .errors import GitHubError
 from .faults import PRIMARY_DOCS, SECONDARY_DOCS, SECONDARY_MESSAGE, Fault
 from .reqlog import RequestRecord
+from .routes.html import PAGE_PATH
 
 _GIT_PATH = re.compile(r"^/[^/]+/[^/]+\.git(/|$)")
 _FREE_PATHS = ("/rate_limit",)
@@ -54,7 +56,12 @@ class ApiMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
-        if scope["type"] != "http" or path.startswith("/_emulator") or _GIT_PATH.match(path):
+        if (
+            scope["type"] != "http"
+            or path.startswith("/_emulator")
+            or _GIT_PATH.match(path)
+            or PAGE_PATH.match(path)
+        ):
             await self.app(scope, receive, send)
             return
         emu: Emu = scope["app"].state.emu

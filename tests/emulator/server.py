@@ -20,6 +20,7 @@ from .core import Emu
 from .errors import DOCS, GitHubError
 from .middleware import ApiMiddleware
 from .routes import app_auth, checks, comments, issues, labels, pulls, repos, users
+from .routes import html as web_pages
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ def create_app(emu: Emu) -> FastAPI:
         issues.router,
         pulls.router,
         git_http.router,
+        web_pages.router,  # last: its /{owner}/{repo}/... pages never shadow REST
     ):
         app.include_router(router)
     app.add_middleware(ApiMiddleware)
