@@ -150,6 +150,7 @@ async def _run(
             repo.clone_url,
             base_branch,
             worktree,
+            start_sha,
             pull,
             reporter,
             outcome,
@@ -322,6 +323,7 @@ async def _conclude(
     clone_url: str,
     base_branch: str,
     worktree: Worktree,
+    start_sha: str,
     pull: PullInfo | None,
     reporter: SessionReporter,
     outcome: _Outcome,
@@ -335,14 +337,19 @@ async def _conclude(
         co_authors=co_authors,
         session_id=session_id,
     )
-    commits = [f"{c.sha[:7]} {c.subject}" for c in worktree.commits_since_base()]
-    changed = worktree.changed_files()
+    branch_commits = worktree.commits_since_base()
+    # What this session did, not what earlier sessions left on the branch.
+    commits, changed = await asyncio.to_thread(_session_work, worktree.path, start_sha)
     conclusion = outcome.conclusion
-    if conclusion is Conclusion.SUCCESS and not changed and pull is None:
+    stop_reason = outcome.stop_reason
+    opens_pull = pull is None and bool(branch_commits)  # earlier work not yet in a PR
+    if conclusion is Conclusion.SUCCESS and not commits and not opens_pull:
         conclusion = Conclusion.NEUTRAL
+        if pull is not None:
+            stop_reason = f"This session changed nothing; pull request #{pull.number} is as it was."
 
     pushed = False
-    if new_sha is not None or (pull is None and commits):
+    if new_sha is not None or opens_pull:
         head = await asyncio.to_thread(worktree.push, clone_url, GitAuth(deps.git_token()))
         pushed = True
         reporter.say(f"pushed {head[:7]} to {worktree.branch}")
@@ -357,7 +364,8 @@ async def _conclude(
         duration_s=time.monotonic() - started,
         commands=outcome.commands,
         sandbox=outcome.sandbox,
-        stop_reason=outcome.stop_reason,
+        stop_reason=stop_reason,
+        draft=pull.draft if pull is not None else deps.draft,
     )
     if pushed or (pull is not None and changed):
         pull = await asyncio.to_thread(
@@ -365,7 +373,9 @@ async def _conclude(
         )
     if pull is not None:
         reporter.pull_request_url = pull.html_url
-        report = Report(**{**report.__dict__, "pull_request_url": pull.html_url})
+        report = Report(
+            **{**report.__dict__, "pull_request_url": pull.html_url, "draft": pull.draft}
+        )
     if task.kind is TaskKind.FOLLOW_UP and pull is not None:
         await asyncio.to_thread(_answer_review, task, deps, pull, report)
     await asyncio.to_thread(reporter.finish, report)
@@ -384,6 +394,18 @@ async def _conclude(
         commands=tuple(outcome.commands),
         error=outcome.error,
     )
+
+
+def _session_work(path: Path, start_sha: str) -> tuple[list[str], list[str]]:
+    """This session's commits ("sha subject", oldest first) and the files they changed."""
+    log_out = run_git(["log", "--reverse", "--format=%H%x1f%s%x1e", f"{start_sha}..HEAD"], path)
+    commits = []
+    for record in log_out.split("\x1e"):
+        sha, _, subject = record.strip("\n").partition("\x1f")
+        if sha:
+            commits.append(f"{sha[:7]} {subject}")
+    diff = run_git(["diff", "--name-only", "--no-renames", "-z", start_sha, "HEAD", "--"], path)
+    return commits, sorted({name for name in diff.split("\0") if name})
 
 
 def _commit_subject(task: Task, outcome: _Outcome) -> str:

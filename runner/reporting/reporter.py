@@ -26,7 +26,13 @@ from runner.engines.base import (
 from runner.github.errors import GitHubAuthError
 from runner.github.types import CheckRunAction, CheckRunInfo
 from runner.reporting.markers import status_comment_marker
-from runner.reporting.summary import TITLES, Report, build_progress_text, build_summary, build_text
+from runner.reporting.summary import (
+    Report,
+    build_progress_text,
+    build_summary,
+    build_text,
+    conclusion_title,
+)
 from runner.reporting.texts import build_status_comment
 from runner.reporting.throttle import Throttle
 from runner.task import Conclusion
@@ -202,7 +208,7 @@ class SessionReporter:
                 self.check_run_id,
                 status="completed",
                 conclusion=report.conclusion.value,
-                title=TITLES[report.conclusion],
+                title=conclusion_title(report),
                 summary=build_summary(report),
                 text=build_text(report),
                 actions=ACTIONS_DONE,

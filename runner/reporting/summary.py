@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from runner.reporting.limits import CHECK_RUN_TEXT_LIMIT, fit
 from runner.task import CommandRecord, Conclusion, Usage
 
-TITLES = {
-    Conclusion.SUCCESS: "Pull request ready for review",
+TITLES = {  # what every reader may be told, whether the pull request is a draft or not
+    Conclusion.SUCCESS: "Pull request opened",
     Conclusion.NEUTRAL: "No change needed",
     Conclusion.FAILURE: "Session failed",
     Conclusion.TIMED_OUT: "Stopped at the time limit",
@@ -29,6 +29,14 @@ class Report:
     sandbox: str = ""
     stop_reason: str | None = None  # a limit reached, an error: what happened, for people
     pull_request_url: str | None = None
+    draft: bool = False  # the pull request is a draft: say so, never "ready for review"
+
+
+def conclusion_title(report: Report) -> str:
+    """The check run's title and the summary's headline."""
+    if report.conclusion is Conclusion.SUCCESS:
+        return "Draft pull request opened" if report.draft else "Pull request ready for review"
+    return TITLES[report.conclusion]
 
 
 def format_duration(seconds: float) -> str:
@@ -58,7 +66,7 @@ def command_table(commands: Sequence[CommandRecord]) -> str:
 
 def build_summary(report: Report) -> str:
     usage = report.usage
-    lines = [f"**{TITLES[report.conclusion]}**"]
+    lines = [f"**{conclusion_title(report)}**"]
     if report.stop_reason:
         lines += ["", f"> {report.stop_reason}"]
     if report.pull_request_url:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from runner.reporting.limits import COMMENT_LIMIT, fit
 from runner.reporting.markers import pull_request_marker, status_comment_marker
-from runner.reporting.summary import TITLES, Report, format_duration
+from runner.reporting.summary import Report, conclusion_title, format_duration
 from runner.task import Conclusion
 
 STATE_WORDS = {
@@ -47,6 +47,12 @@ def build_pull_request_title(issue_title: str, issue_number: int) -> str:
     return f"{title} (#{issue_number})"
 
 
+def _state_line(report: Report) -> str:
+    if report.conclusion is Conclusion.SUCCESS and report.draft:
+        return "Draft pull request: mark it ready for review once it looks right."
+    return f"{conclusion_title(report)}."
+
+
 def build_pull_request_body(issue_number: int, triggered_by: str, report: Report) -> str:
     files = "\n".join(f"- `{name}`" for name in report.changed_files) or "_None._"
     usage = report.usage
@@ -54,7 +60,7 @@ def build_pull_request_body(issue_number: int, triggered_by: str, report: Report
         [
             f"Closes #{issue_number}",
             "",
-            f"Opened by autocoder for @{triggered_by}. {TITLES[report.conclusion]}.",
+            f"Opened by autocoder for @{triggered_by}. {_state_line(report)}",
             "",
             "## What changed and why",
             report.account.strip() or "_The model gave no account._",

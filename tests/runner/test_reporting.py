@@ -5,7 +5,13 @@ from __future__ import annotations
 from runner.limits import LimitGuard, LimitReached
 from runner.reporting.limits import CHECK_RUN_TEXT_LIMIT
 from runner.reporting.markers import issue_of_pull_request, pull_request_marker
-from runner.reporting.summary import Report, build_progress_text, build_summary, build_text
+from runner.reporting.summary import (
+    Report,
+    build_progress_text,
+    build_summary,
+    build_text,
+    conclusion_title,
+)
 from runner.reporting.texts import build_pull_request_body, build_status_comment
 from runner.reporting.throttle import Throttle
 from runner.task import CommandRecord, Conclusion, Limits, Usage
@@ -67,6 +73,20 @@ def test_pull_request_body_closes_issue_and_carries_marker() -> None:
     assert issue_of_pull_request(body) == 7
     assert issue_of_pull_request("Closes #7 by hand") is None
     assert pull_request_marker(7) in body
+
+
+def test_a_draft_pull_request_is_never_called_ready_for_review() -> None:
+    draft = _report(draft=True)
+    assert conclusion_title(draft) == "Draft pull request opened"
+    assert build_summary(draft).startswith("**Draft pull request opened**")
+    body = build_pull_request_body(7, "mona", draft)
+    assert "ready for review." not in body.lower()
+    assert "Draft pull request: mark it ready for review once it looks right." in body
+    ready = _report(draft=False)
+    assert conclusion_title(ready) == "Pull request ready for review"
+    assert "Pull request ready for review." in build_pull_request_body(7, "mona", ready)
+    failed = _report(conclusion=Conclusion.FAILURE, draft=True)
+    assert conclusion_title(failed) == "Session failed"
 
 
 def test_status_comment_links_and_state() -> None:
