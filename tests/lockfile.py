@@ -23,10 +23,11 @@ PYPROJECT = ROOT / "pyproject.toml"
 
 # What the README's set-up runs, what .ci/run runs, and what refreshes the lock.
 SETUP_INSTALL = ".venv/bin/pip install -c requirements.lock -e '.[dev]'"
-REFRESH = (
-    ".venv/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11"
+REFRESH_ARGS = (
+    "uv pip compile pyproject.toml --extra dev --universal --python-version 3.11"
     " -o requirements.lock"
 )
+REFRESH = f".venv/bin/{REFRESH_ARGS}"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from tests.lockfile import (
     LOCK,
     PYPROJECT,
     REFRESH,
+    REFRESH_ARGS,
     ROOT,
     SETUP_INSTALL,
     Pin,
@@ -82,7 +83,8 @@ def test_every_installed_dependency_is_the_locked_version() -> None:
 
 
 def test_the_lock_names_the_command_that_refreshes_it() -> None:
-    assert REFRESH in LOCK.read_text().splitlines()[1]
+    """uv writes the command it was run with (without the path to uv) into the header."""
+    assert LOCK.read_text().splitlines()[1].strip() == f"#    {REFRESH_ARGS}"
 
 
 def test_readme_setup_and_ci_install_the_lock_with_the_same_command() -> None:
