@@ -38,8 +38,8 @@ _INSPECTION = names(
 )
 _TEXT_AND_FILES = names(
     """
-    sed awk gawk mawk echo printf cp mv mkdir rm rmdir touch chmod tee truncate xargs tar
-    gzip gunzip zip unzip
+    sed awk gawk mawk echo printf cp mv ln mkdir rm rmdir touch chmod tee truncate xargs tar
+    gzip gunzip zip unzip patch
     """
 )
 # Builtins that steer the shell. cd is checked to stay in the worktree; export/read/printf -v

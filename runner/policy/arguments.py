@@ -29,7 +29,9 @@ class ArgSpec:
     no_leading_text_with: frozenset[str] = frozenset()  # ... unless one of these options is given
     write_with: frozenset[str] = frozenset()  # options that make positionals written (sed -i)
     last_written: bool = False  # the last positional is the destination (cp)
+    written_at: int | None = None  # this positional (0-based) is an output file (`uniq IN OUT`)
     destructive: bool = False  # refuse arguments whose value is only known at run time
+    forbidden: tuple[tuple[str, str], ...] = ()  # (option, why): options that start programs
 
 
 _s = names
@@ -62,6 +64,30 @@ _AWK = ArgSpec(
     no_leading_text_with=_s("-f --file"),
 )
 _FREE = ArgSpec(positional="free")
+_RUNS = "starts a program of the caller's choosing, which the policy cannot judge; run it yourself"
+_TAR = ArgSpec(
+    value_opts=_s(
+        "--exclude --transform --xform --owner --group --mode -b --blocking-factor -H --format"
+        " -K --starting-file -N --newer --after-date --mtime -V --label -L --tape-length"
+        " --strip-components --checkpoint --occurrence --sort --record-size --suffix"
+    ),
+    read_opts=_s("-T --files-from -X --exclude-from"),
+    write_opts=_s("-C --directory -f --file -g --listed-incremental --index-file --backup"),
+    forbidden=tuple(
+        (option, _RUNS)
+        for option in (
+            "-I",
+            "--use-compress-program",
+            "--to-command",
+            "--checkpoint-action",
+            "-F",
+            "--info-script",
+            "--new-volume-script",
+            "--rsh-command",
+            "--rmt-command",
+        )
+    ),
+)
 _FREE_COMMANDS = names(
     """
     echo printf tr test [ true false : which type pwd sleep seq date expr uname
@@ -79,8 +105,9 @@ _SPECS: dict[str, ArgSpec] = {
         value_opts=_s("-t -k -S --field-separator --key --buffer-size"),
         read_opts=_s("-T --temporary-directory"),
         write_opts=_s("-o --output"),
+        forbidden=(("--compress-program", _RUNS),),
     ),
-    "uniq": ArgSpec(value_opts=_s("-f -s -w --skip-fields --skip-chars")),
+    "uniq": ArgSpec(value_opts=_s("-f -s -w --skip-fields --skip-chars"), written_at=1),
     "ls": ArgSpec(value_opts=_s("-I --ignore --hide -w --width -T")),
     "grep": _GREP,
     "egrep": _GREP,
@@ -120,10 +147,21 @@ _SPECS: dict[str, ArgSpec] = {
     "truncate": ArgSpec(
         positional="write", value_opts=_s("-s --size"), read_opts=_s("-r --reference")
     ),
-    "tar": ArgSpec(
-        value_opts=_s("--exclude --transform --owner --group --mode -b"),
-        write_opts=_s("-C --directory -f --file"),
+    "tar": _TAR,
+    "gzip": ArgSpec(positional="write", value_opts=_s("-S --suffix")),
+    "gunzip": ArgSpec(positional="write", value_opts=_s("-S --suffix")),
+    "zip": ArgSpec(
+        value_opts=_s("-b -n -t -tt -P --password -x -i"),
+        forbidden=(("-TT", _RUNS), ("--unzip-command", _RUNS)),
+        written_at=0,
     ),
+    "patch": ArgSpec(
+        value_opts=_s("-p --strip -F --fuzz -D --ifdef -z --suffix -V -g -Y --basename-prefix"),
+        read_opts=_s("-i --input"),
+        write_opts=_s("-o --output -r --reject-file -d --directory -B --prefix"),
+        written_at=0,
+    ),
+    "ln": ArgSpec(positional="write", value_opts=_s("-S --suffix")),
     "unzip": ArgSpec(write_opts=_s("-d")),
     "diff": ArgSpec(value_opts=_s("-U -C --unified --context --label -L -I")),
     "du": ArgSpec(value_opts=_s("-d --max-depth --exclude -B --block-size")),
@@ -134,7 +172,7 @@ _SPECS: dict[str, ArgSpec] = {
     "fold": ArgSpec(value_opts=_s("-w --width")),
     "nl": ArgSpec(value_opts=_s("-s -w -b -n -v -i")),
     "od": ArgSpec(value_opts=_s("-t -A -j -N -w")),
-    "xxd": ArgSpec(value_opts=_s("-l -s -c -g")),
+    "xxd": ArgSpec(value_opts=_s("-l -s -c -g -o -n --name"), written_at=1),
     "hexdump": ArgSpec(value_opts=_s("-n -s -e")),
     "stat": ArgSpec(value_opts=_s("-c --format --printf")),
 }

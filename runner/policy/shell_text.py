@@ -21,6 +21,9 @@ import itertools
 import re
 from dataclasses import dataclass, field
 
+from runner.policy.conditional import read_conditional, word_end
+from runner.policy.expansions import arithmetic_problem, parameter_problem
+
 __all__ = [
     "Heredoc",
     "ScannedText",
@@ -36,6 +39,8 @@ _METACHARACTERS = frozenset(" \t\n;&|<>()")
 _EXPANSION_START = re.compile(r"[A-Za-z0-9_@*#?$!{(\-]")
 _PLAIN_DELIMITER = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _MAX_BRACE_VALUES = 64
+# Words after which the next word is still a command name.
+_KEEP_COMMAND_POSITION = frozenset({"then", "do", "else", "elif", "if", "while", "until", "!", "{"})
 
 
 class ShellTextError(ValueError):
@@ -55,12 +60,19 @@ class ScannedText:
     heredocs: tuple[Heredoc, ...]
     substitutions: int  # command and process substitutions bash would run
     ansi_c_quoting: bool  # `$'...'` or `$"..."` appears outside quotes
+    problems: tuple[str, ...] = ()  # where the parser would read the text unlike bash
 
 
 @dataclass
 class _Context:
     closer: str  # "" for the top level, ")" for $( ) and <( ), "`" for backticks, "}" for ${ }
     depth: int = 0  # nested "(" (or "{") inside this context
+
+
+@dataclass
+class _Case:
+    state: str  # "word", "subject", "pattern", "body"
+    depth: int  # the context stack's depth at `case`: `;;` counts only there
 
 
 @dataclass
@@ -71,6 +83,10 @@ class _Scanner:
     pending: list[tuple[str, bool, bool]] = field(default_factory=list)  # delimiter, tabs, quoted
     substitutions: int = 0
     ansi_c: bool = False
+    problems: list[str] = field(default_factory=list)
+    cases: list[_Case] = field(default_factory=list)
+    command_start: bool = True  # the next word is in command position
+    plain_until: int = 0  # inside a rewritten `[[ ]]`: no keywords there
 
     def scan(self) -> ScannedText:
         self.out = list(self.text)
@@ -85,6 +101,16 @@ class _Scanner:
                 i = self._in_double_quotes(i, stack)
                 word_start = False
                 continue
+            if c == "\\" and self.text.startswith("\n", i + 1):
+                self._line_continuation(i)
+                i += 2
+                continue
+            if word_start and c not in _METACHARACTERS and i >= self.plain_until:
+                handled = self._word_in_position(i, stack)
+                if handled is not None:
+                    i = handled
+                    word_start = True
+                    continue
             if c == "\\":
                 i += 2
                 word_start = False
@@ -116,15 +142,44 @@ class _Scanner:
                 stack.append(_Context(")"))
                 i += 2
                 word_start = True
+                self.command_start = True
                 continue
             if c == "<" and self.text.startswith("<", i + 1) and ctx.closer != "}":
                 i = self._here_operator(i)
                 word_start = True
                 continue
             if c == "#" and word_start and ctx.closer != "}":
+                if ctx.closer in (")", "`"):
+                    self.problems.append(
+                        "a comment inside $( ), <( ) or backquotes is read differently by the "
+                        "policy's parser and by bash; remove the comment"
+                    )
                 while i < n and self.text[i] != "\n":
                     i += 1
                 continue
+            if (
+                c == ";"
+                and self.cases
+                and self.cases[-1].state == "body"
+                and self.cases[-1].depth == len(stack)
+                and self.text.startswith((";;", ";&"), i)
+            ):
+                width = 3 if self.text.startswith(";;&", i) else 2
+                self.out[i : i + width] = [";"] + [" "] * (width - 1)
+                self.cases[-1].state = "pattern"
+                i += width
+                word_start = True
+                continue
+            if (
+                c == "("
+                and self.command_start
+                and self.text.startswith("((", i)
+                and i >= self.plain_until
+            ):
+                self.problems.append(
+                    "the arithmetic command `(( ))` evaluates text as code; use `test` or "
+                    "`[ ]` to compare numbers and `expr` to compute"
+                )
             if c == "(" and ctx.closer == ")":
                 ctx.depth += 1
             elif c == ")" and ctx.closer == ")":
@@ -142,7 +197,10 @@ class _Scanner:
             elif c == "\n" and self.pending:
                 i = self._read_heredoc_bodies(i + 1)
                 word_start = True
+                self.command_start = True
                 continue
+            if c in ";&|(\n":
+                self.command_start = True
             word_start = c in _METACHARACTERS
             i += 1
         if len(stack) > 1:
@@ -151,12 +209,108 @@ class _Scanner:
             raise ShellTextError(
                 f"here-document delimited by end of input (wanted {self.pending[0][0]!r})"
             )
+        if self.cases:
+            raise ShellTextError("`case` without `esac`")
         return ScannedText(
             text="".join(self.out),
             heredocs=tuple(self.heredocs),
             substitutions=self.substitutions,
             ansi_c_quoting=self.ansi_c,
+            problems=tuple(self.problems),
         )
+
+    def _line_continuation(self, i: int) -> None:
+        """Backslash-newline: bash deletes it, joining the lines. Between words that is a blank;
+        inside a word it would glue text the parser reads as two words: refused."""
+        before = self.text[i - 1] if i > 0 else " "
+        after = self.text[i + 2] if i + 2 < len(self.text) else " "
+        if before in _METACHARACTERS or after in _METACHARACTERS:
+            self.out[i : i + 2] = [" ", " "]
+        else:
+            self.problems.append(
+                "a backslash-newline inside a word joins it with the next line, which the "
+                "policy's parser reads differently from bash; write the word on one line"
+            )
+
+    def _word_in_position(self, i: int, stack: list[_Context]) -> int | None:
+        """At the start of a word: keywords the parser cannot read (`time`, `[[`, `case`), and
+        the parts of a `case`. Returns where to go on, or None to scan the word as usual."""
+        end = word_end(self.text, i)
+        word = self.text[i:end]
+        case = self.cases[-1] if self.cases else None
+        if case is not None and case.state == "subject":
+            if word != "in":
+                self.problems.append("`case WORD` must be followed by `in`")
+                return None
+            self.out[i:end] = [";", " "]
+            case.state = "pattern"
+            self.command_start = True
+            return end
+        if case is not None and case.state == "word":
+            case.state = "subject"
+            self.command_start = False
+            return None
+        if case is not None and word == "esac" and (case.state == "pattern" or self.command_start):
+            self.out[i:end] = ["}", " ", " ", " "]
+            self.cases.pop()
+            self.command_start = False
+            return end
+        if case is not None and case.state == "pattern":
+            return self._case_pattern(i, stack)
+        if not self.command_start:
+            return None
+        if word == "time":
+            self.out[i:end] = [" "] * (end - i)
+            following = self.text[end:].lstrip(" \t")
+            if following.startswith("-p ") or following == "-p":
+                p = self.text.index("-p", end)
+                self.out[p : p + 2] = [" ", " "]
+                return p + 2
+            return end
+        if word == "[[":
+            conditional = read_conditional(self.text, i)
+            if conditional.problem:
+                self.problems.append(conditional.problem)
+            kept = [False] * (conditional.end - i)
+            for a, b in conditional.kept:
+                kept[a - i : b - i] = [True] * (b - a)
+            self.out[i : conditional.end] = [
+                self.text[i + k] if keep else " " for k, keep in enumerate(kept)
+            ]
+            self.out[i] = ":"
+            self.plain_until = conditional.end
+            self.command_start = False
+            return None  # scan the words inside for substitutions, as bash expands them
+        if word == "case":
+            self.out[i:end] = ["{", " ", ":", " "]
+            self.cases.append(_Case("word", len(stack)))
+            self.command_start = False
+            return end
+        self.command_start = word in _KEEP_COMMAND_POSITION
+        return None
+
+    def _case_pattern(self, i: int, stack: list[_Context]) -> int:
+        """A `case` item's pattern list, up to its `)`: blanked (patterns only match text)."""
+        j = i + 1 if self.text[i] == "(" else i
+        while j < len(self.text) and self.text[j] != ")":
+            end = word_end(self.text, j, regex=False)
+            word = self.text[j:end]
+            if "$(" in word or "`" in word:
+                self.problems.append("a `case` pattern must not run commands; write it out")
+            if end == j:
+                if self.text[j] not in "| \t":
+                    self.problems.append(f"unexpected `{self.text[j]}` in a `case` pattern")
+                end = j + 1
+            j = end
+        if j >= len(self.text):
+            raise ShellTextError("a `case` pattern without `)`")
+        self.out[i : j + 1] = [" "] * (j + 1 - i)
+        body = self.text[j + 1 :].lstrip(" \t\n")
+        if body.startswith((";;", ";&", "esac")):
+            self.out[j] = ":"
+        self.cases[-1].state = "body"
+        self.command_start = True
+        return j + 1
 
     def _skip_single_quoted(self, i: int) -> int:
         end = self.text.find("'", i)
@@ -167,6 +321,11 @@ class _Scanner:
     def _in_double_quotes(self, i: int, stack: list[_Context]) -> int:
         c = self.text[i]
         if c == "\\":
+            if self.text.startswith("\n", i + 1):
+                self.problems.append(
+                    "a backslash-newline inside quotes joins two lines, which the policy's "
+                    "parser reads differently from bash; write the text on one line"
+                )
             return i + 2
         if c == '"':
             stack.pop()
@@ -184,19 +343,29 @@ class _Scanner:
         if nxt == "(":
             if self.text.startswith("(", i + 2):  # $(( arithmetic ))
                 end = self._arithmetic_end(i + 3)
-                if end is not None:
+                problem = arithmetic_problem(self.text[i + 3 : end - 2]) if end else None
+                if end is not None and problem is None:
                     # Plain arithmetic only yields a number: write it as one (same length), so
                     # bashlex, which cannot parse $(( )), reads a literal word instead.
                     self.out[i:end] = ["0"] * (end - i)
                     return end
+                self.problems.append(
+                    problem or "`$(( ))` holding quotes or substitutions evaluates text as code"
+                )
                 stack.append(_Context(")", depth=1))
                 return i + 3
             self.substitutions += 1
             stack.append(_Context(")"))
             return i + 2
         if nxt == "{":
+            problem = parameter_problem(self.text, i + 2)
+            if problem:
+                self.problems.append(problem)
             stack.append(_Context("}"))
             return i + 2
+        if nxt == "[":
+            self.problems.append("`$[ ]` is arithmetic, which evaluates text as code; use `expr`")
+            return i + 1
         if nxt == "'" and stack[-1].closer != '"':
             self.ansi_c = True
             j = i + 2
@@ -304,7 +473,10 @@ def scan_shell_text(text: str) -> ScannedText:
 
 def heredoc_runs_commands(heredoc: Heredoc) -> bool:
     """Whether bash would run a command while expanding this here-document's body."""
-    return not heredoc.quoted and ("$(" in heredoc.body or "`" in heredoc.body)
+    if heredoc.quoted:
+        return False
+    body = heredoc.body.replace("\\\n", "")  # bash joins continued lines before expanding
+    return "$(" in body or "`" in body or "$[" in body or "$((" in body
 
 
 # --- words -------------------------------------------------------------------------------------

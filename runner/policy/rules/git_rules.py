@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from runner.policy.allowlist import names
 from runner.policy.shell_text import Word
 
-__all__ = ["git_refusal"]
+__all__ = ["git_dirs", "git_refusal", "git_written"]
 
 _PUSH_REASON = (
     "`git push` is not allowed: autocoder pushes your branch and opens the pull request after "
@@ -50,6 +50,25 @@ _REFUSED_SUBCOMMANDS = {
     "filter-branch": "`git filter-branch` runs shell snippets the policy cannot judge; "
     "rewrite history with `git rebase` or `git commit --amend`",
     "shell": "`git shell` is not allowed",
+    "submodule--helper": "`git submodule--helper` is git's internal plumbing (it runs `foreach` "
+    "commands); use `git submodule status` or `update`",
+    "fast-import": "`git fast-import` is not needed; commit with git add and git commit",
+}
+_NETWORK = (
+    "commands have no network access: autocoder fetched the repository before the session; "
+    "work with what is in the worktree"
+)
+# Subcommands that take a repository location: a URL (or `ext::PROG`) is refused.
+_TAKES_REPOSITORY = frozenset({"clone", "fetch", "pull", "ls-remote", "submodule", "archive"})
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*::|://|^[^/:]+@[^/:]+:")
+# Per subcommand: options whose value is a path git writes.
+_WRITE_OPTIONS: dict[str, tuple[str, ...]] = {
+    "checkout-index": ("--prefix",),
+    "diff": ("--output",),
+    "log": ("--output",),
+    "show": ("--output",),
+    "format-patch": ("-o", "--output-directory", "--output"),
+    "archive": ("-o", "--output"),
 }
 
 # Per subcommand: options that make git run a program given on the command line.
@@ -165,19 +184,75 @@ def git_refusal(args: Sequence[Word]) -> tuple[str | None, Sequence[Word]]:
         return _remote_refusal(literal_rest), rest
     if subcommand == "config":
         return _config_refusal(literal_rest), ()
-    for option in _PROGRAM_OPTIONS.get(subcommand, ()):
-        for value in literal_rest:
-            if value is not None and (
-                value == option
-                or value.startswith(option + "=")
-                or (option.startswith("-") and len(option) == 2 and value.startswith(option))
-            ):
-                return (
-                    f"`git {subcommand} {option}` makes git run a program or use files from "
-                    "elsewhere, which the policy cannot judge; run the steps yourself",
-                    (),
-                )
+    if subcommand == "subtree" and literal_rest[:1] != ["split"]:
+        return "`git subtree` may only `split`: adding, pulling and pushing use the network", ()
+    for value in literal_rest:
+        if value is None:
+            continue
+        option = _matches(value, _PROGRAM_OPTIONS.get(subcommand, ()))
+        if option is not None:
+            return (
+                f"`git {subcommand} {option}` makes git run a program or use files from "
+                "elsewhere, which the policy cannot judge; run the steps yourself",
+                (),
+            )
+        if subcommand in _TAKES_REPOSITORY and _URL.search(value) and not value.startswith("-"):
+            return f"`git {subcommand} {value}`: {_NETWORK}", ()
     return None, rest
+
+
+def _matches(value: str, options: Sequence[str]) -> str | None:
+    """Which of `options` the argument `value` gives, the way git reads options: a long option
+    by any prefix (`--upload-pa=x` is `--upload-pack=x`), a short one inside a cluster (`-ix`)."""
+    if value == "--" or not value.startswith("-"):
+        return value if value in options else None
+    if value.startswith("--"):
+        name = value.split("=", 1)[0]
+        for option in options:
+            if option.startswith("--") and len(name) >= 3 and option.startswith(name):
+                return option
+        return None
+    for option in options:
+        if len(option) == 2 and option[0] == "-" and option[1] in value[1:]:
+            return option
+    return None
+
+
+def git_written(args: Sequence[Word]) -> list[Word]:
+    """The paths a git command line writes through options (`--output=F`, `--prefix=D/`)."""
+    i = 0
+    while i < len(args):
+        value = args[i].literal
+        if value is None or not value.startswith("-"):
+            break
+        name = value.split("=", 1)[0]
+        i += 2 if name in _VALUE_GLOBALS and "=" not in value else 1
+    if i >= len(args):
+        return []
+    options = _WRITE_OPTIONS.get(args[i].literal or "", ())
+    rest = args[i + 1 :]
+    written: list[Word] = []
+    for index, word in enumerate(rest):
+        value = word.literal
+        if value is None or value == "--":
+            if value == "--":
+                break
+            continue
+        option = _matches(value, options)
+        if option is None or not value.startswith("-"):
+            continue
+        if "=" in value:
+            written.append(Word(value, (value.split("=", 1)[1],), False))
+        elif value.startswith("--") or value == option:
+            if index + 1 < len(rest):
+                written.append(rest[index + 1])
+        else:
+            attached = value[value.index(option[1]) + 1 :]
+            if attached:
+                written.append(Word(value, (attached,), False))
+            elif index + 1 < len(rest):
+                written.append(rest[index + 1])
+    return written
 
 
 def git_dirs(args: Sequence[Word]) -> list[Word]:
@@ -213,6 +288,11 @@ def _config_refusal(rest: Sequence[str | None]) -> str | None:
     while i < len(values):
         value = values[i]
         name = value.split("=", 1)[0]
+        if value.startswith("-") and not value.startswith("--") and len(value) > 2:
+            # `-fFILE`, `-lf FILE`: short options cluster, and take a value from the same word.
+            name = next((f"-{c}" for c in value[1:] if f"-{c}" in _CONFIG_FORBIDDEN_OPTIONS), name)
+        elif value.startswith("--") and len(name) >= 3:
+            name = next((o for o in _CONFIG_FORBIDDEN_OPTIONS if o.startswith(name)), name)
         if name in _CONFIG_FORBIDDEN_OPTIONS:
             return (
                 f"`git config {name}` is not allowed: it {_CONFIG_FORBIDDEN_OPTIONS[name]}; "
