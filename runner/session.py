@@ -45,6 +45,11 @@ from runner.workspace import (
 
 log = logging.getLogger(__name__)
 
+NO_CHECK_RUNS = (
+    "ℹ️ no check run: GitHub lets only a GitHub App create check runs, and this is a personal "
+    "token; progress is reported in the issue comment"
+)
+
 
 @dataclass
 class SessionDeps:
@@ -138,6 +143,10 @@ async def _run(
         raise
     try:
         start_sha = worktree.head_sha()
+        if not await asyncio.to_thread(github.can_create_check_runs):
+            # Not an error to blame on permissions: GitHub gives check runs to Apps only.
+            reporter.check_runs_unavailable = True
+            reporter.say(NO_CHECK_RUNS)
         await asyncio.to_thread(reporter.start, start_sha)
         await asyncio.to_thread(reporter.comment, "running")
         reporter.say(f"branch {branch} from {start_sha[:7]}")

@@ -91,7 +91,15 @@ def test_run_with_a_personal_token(
             AUTOCODER_MODEL="scripted",
             **{token_env: world.maintainer_token},
         )
+        github_emulator.clear_requests()
         done = autocoder("run", f"{REPO}#{number}", env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert world.maintainer_token not in done.stdout + done.stderr
     assert len(world.api(f"/repos/{REPO}/pulls")) == 1
+    # GitHub gives check runs to Apps only: none is attempted, and the reason is said once,
+    # without blaming the token's permissions.
+    posts = [r.path for r in github_emulator.requests() if r.method == "POST"]
+    assert not [path for path in posts if path.endswith("/check-runs")], posts
+    output = done.stdout + done.stderr
+    assert output.count("only a GitHub App create check runs") == 1, output
+    assert "permission" not in output.lower(), output

@@ -24,7 +24,7 @@ from github.GithubException import GithubException
 from github.GithubObject import NotSet
 from github.Repository import Repository
 
-from runner.github.auth import GitHubCredentials, split_repo
+from runner.github.auth import AppCredentials, GitHubCredentials, split_repo
 from runner.github.checks import action_payload, build_output
 from runner.github.convert import (
     check_run_from_json,
@@ -198,6 +198,27 @@ class GitHubClient:
         assert last is not None
         error = translate(last, f"{operation} ({attempts} attempts)", self._credentials.secrets())
         raise error from last
+
+    # -- what these credentials may do --------------------------------------------------------
+
+    def can_create_check_runs(self) -> bool:
+        """Whether these credentials may create check runs: GitHub allows only Apps, so App
+        credentials and installation tokens (the Actions GITHUB_TOKEN is one) may, a personal
+        token may not. A token is asked once, cheaply: only an installation token may list
+        GET /installation/repositories."""
+        if isinstance(self._credentials, AppCredentials):
+            return True
+
+        def run() -> bool:
+            try:
+                self._request("GET", f"{self.base_url}/installation/repositories?per_page=1")
+            except GithubException as exc:
+                if exc.status in (401, 403, 404):
+                    return False
+                raise
+            return True
+
+        return self._call("asking whether this token belongs to a GitHub App", run)
 
     # -- repositories and permissions ---------------------------------------------------------
 
