@@ -136,6 +136,21 @@ class Comment:
 
 
 @dataclass
+class IssueEvent:
+    """An entry of an issue's events (`GET …/issues/{n}/events`): `labeled` / `unlabeled`, by
+    `actor` (an app's bot when `app_id` is set), with the label's name and color then."""
+
+    id: int
+    node_id: str
+    event: str
+    actor: User
+    created_at: datetime
+    label_name: str
+    label_color: str
+    app_id: int | None = None
+
+
+@dataclass
 class Issue:
     number: int
     id: int
@@ -156,6 +171,7 @@ class Issue:
     app_id: int | None = None
     comment_ids: list[int] = field(default_factory=list)
     reactions: list[Reaction] = field(default_factory=list)
+    events: list[IssueEvent] = field(default_factory=list)  # oldest first, as GitHub lists them
 
 
 @dataclass

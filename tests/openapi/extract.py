@@ -74,6 +74,8 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("POST", "/repos/{owner}/{repo}/issues/{issue_number}/labels"),
     ("PUT", "/repos/{owner}/{repo}/issues/{issue_number}/labels"),
     ("GET", "/repos/{owner}/{repo}/issues/{issue_number}/labels"),
+    ("GET", "/repos/{owner}/{repo}/issues/{issue_number}/events"),
+    ("GET", "/repos/{owner}/{repo}/issues/{issue_number}/timeline"),
     ("DELETE", "/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}"),
     ("GET", "/repos/{owner}/{repo}/labels"),
     ("POST", "/repos/{owner}/{repo}/labels"),

@@ -12,7 +12,7 @@ from typing import Any
 from ..core import Emu
 from ..errors import invalid_field, not_found, validation_failed
 from ..payloads import REACTION_CONTENTS
-from ..state import Comment, Issue, Label, Reaction, Repo, User, node_id
+from ..state import Comment, Issue, IssueEvent, Label, Reaction, Repo, User, node_id
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,25 @@ def touch(emu: Emu, repo: Repo, issue: Issue) -> None:
     repo.updated_at = issue.updated_at
 
 
+def record_label_event(emu: Emu, issue: Issue, actor: Actor, event: str, label: Label) -> None:
+    """Keep a `labeled` / `unlabeled` entry for the issue's events and timeline APIs, at the
+    issue's `updated_at` (the moment the change was made, as the webhook payload shows it)."""
+    number = emu.world.new_id()
+    prefix = "LE_" if event == "labeled" else "UNLE_"
+    issue.events.append(
+        IssueEvent(
+            id=number,
+            node_id=node_id(prefix, number),
+            event=event,
+            actor=actor.user,
+            created_at=issue.updated_at,
+            label_name=label.name,
+            label_color=label.color,
+            app_id=actor.app_id,
+        )
+    )
+
+
 def open_issue(
     emu: Emu,
     repo: Repo,
@@ -90,8 +109,9 @@ def open_issue(
         # like GitHub: `opened` (with the labels already on), then `labeled` per label
         issue_event(emu, repo, issue, actor, "opened")
         for name in issue.labels:
-            shape = emu.shapes.label(repo, repo.labels[name.lower()])
-            issue_event(emu, repo, issue, actor, "labeled", label=shape)
+            label = repo.labels[name.lower()]
+            record_label_event(emu, issue, actor, "labeled", label)
+            issue_event(emu, repo, issue, actor, "labeled", label=emu.shapes.label(repo, label))
     return issue
 
 
@@ -112,6 +132,7 @@ def add_labels(emu: Emu, repo: Repo, issue: Issue, actor: Actor, names: list[str
             continue
         issue.labels.append(label.name)
         touch(emu, repo, issue)
+        record_label_event(emu, issue, actor, "labeled", label)
         issue_event(emu, repo, issue, actor, "labeled", label=emu.shapes.label(repo, label))
 
 
@@ -122,6 +143,8 @@ def remove_label(emu: Emu, repo: Repo, issue: Issue, actor: Actor, name: str) ->
     issue.labels.remove(current)
     touch(emu, repo, issue)
     label = repo.labels.get(current.lower())
+    if label is not None:
+        record_label_event(emu, issue, actor, "unlabeled", label)
     extra = {"label": emu.shapes.label(repo, label)} if label else {}
     issue_event(emu, repo, issue, actor, "unlabeled", **extra)
 
