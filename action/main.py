@@ -39,6 +39,7 @@ from runner.bootstrap import SetupError, github_credentials, make_engine, sessio
 from runner.decide import Action, Decision, Rules, authorize, decide
 from runner.github.client import GitHubClient
 from runner.github.errors import GitHubAuthError, GitHubError, GitHubNotFoundError
+from runner.preflight import preflight
 from runner.repo_config import RepoConfigError
 from runner.session import SessionDeps, run_session
 from runner.settings import RunnerSettings
@@ -160,6 +161,7 @@ def _run(environ: Mapping[str, str], console: Console, progress: list[str]) -> A
     try:
         credentials = github_credentials(settings, repository)
         console.mask(credentials.secrets())
+        preflight(settings, environ)  # before any request to GitHub: the model is ready
         with GitHubClient(
             credentials, seconds_between_writes=options.github_write_interval_s
         ) as github:

@@ -1,20 +1,23 @@
 """`create_app(settings)`: the App server, assembled. Nothing happens at import.
 
-`create_app` opens the database (running migrations) and builds the routes; the FastAPI lifespan
-starts the workers and the periodic reconcile, and stops them on shutdown.
+`create_app` opens the database (running migrations), checks the engine (`runner.preflight`:
+a server without a model says so in its log and in `/healthz`) and builds the routes; the
+FastAPI lifespan starts the workers and the periodic reconcile, and stops them on shutdown.
+`autocoder serve` starts the workers itself once the port is bound (`start_workers`), so no
+session runs for a server that could not listen.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 
 from app.api import features, health, metrics_route
+from app.config import ServeConfig
 from app.db.engine import open_database
 from app.github_app import AppGitHub
 from app.metrics import Metrics
@@ -23,6 +26,9 @@ from app.settings import REGISTER_APP_HELP, AppSettings
 from app.state import AppState
 from app.webhooks import route as webhook_route
 from app.webhooks.handler import DeliveryHandler
+from app.worker.engine_gate import EngineGate
+from app.worker.pool import WorkerPool
+from runner.preflight import engine_problem
 
 _log = logging.getLogger(__name__)
 
@@ -66,32 +72,40 @@ def build_state(settings: AppSettings) -> AppState:
     return state
 
 
-def _start_workers(state: AppState, stop: threading.Event) -> Any:
-    try:
-        from app.worker import start_workers  # type: ignore[attr-defined,unused-ignore]
-    except ImportError as exc:
-        note = f"workers not started: {exc}"
-        _log.error(note)
-        state.notes.append(note)
-        return None
-    return start_workers(state.settings, state.database.sessions, stop)
+def start_workers(app: FastAPI) -> WorkerPool:
+    """Start the App's workers (`autocoder serve` calls this once the port is bound)."""
+    from app.worker import start_workers as start_pool
 
-
-def _stop_workers(pool: Any, stop: threading.Event) -> None:
-    stop.set()
-    for name in ("stop", "join", "shutdown"):
-        method = getattr(pool, name, None)
-        if callable(method):
-            method()
-            return
+    state: AppState = app.state.autocoder
+    if state.config is None:
+        raise RuntimeError("start_workers needs an App made by create_app")
+    pool = start_pool(state.config, state.database.sessions, state.stop, engine_gate=state.engine)
+    state.workers = pool
+    return pool
 
 
 def create_app(
-    settings: AppSettings, *, run_workers: bool = True, run_reconcile: bool = True
+    settings: AppSettings,
+    *,
+    config: ServeConfig | None = None,
+    run_workers: bool = True,
+    run_reconcile: bool = True,
 ) -> FastAPI:
-    """The App. `run_workers` / `run_reconcile`: start those threads with the server (tests
-    of the routes alone turn them off)."""
+    """The App. `config`: everything the server runs with (`autocoder serve` reads it once,
+    `.env` included); without it, the rest comes from the process environment.
+    `run_workers` / `run_reconcile`: start those threads with the server (tests of the routes
+    alone turn them off; `autocoder serve` starts the workers after binding the port)."""
+    config = config or ServeConfig.of(settings, os.environ)
     state = build_state(settings)
+    state.config = config
+    state.engine = EngineGate(lambda: engine_problem(config.runner, config.environ))
+    problem = state.engine.problem()
+    if problem is not None:
+        _log.warning(
+            "no session can run: %s. Labelled issues get one comment saying so until this is "
+            "fixed (GET /healthz reports it).",
+            problem,
+        )
     missing = settings.missing()
     if missing:
         _log.warning(
@@ -101,10 +115,9 @@ def create_app(
         )
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        stop = threading.Event()
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if run_workers:
-            state.workers = _start_workers(state, stop)
+            start_workers(app)
         if run_reconcile and state.reconcile is not None:
             state.reconcile.start()
         try:
@@ -112,8 +125,9 @@ def create_app(
         finally:
             if state.reconcile is not None:
                 state.reconcile.stop()
+            state.stop.set()
             if state.workers is not None:
-                _stop_workers(state.workers, stop)
+                state.workers.stop()
                 state.workers = None
             if state.github is not None:
                 state.github.close()

@@ -62,6 +62,7 @@ from runner.github.errors import (
     GitHubValidationError,
 )
 from runner.github.types import CheckRunInfo
+from runner.settings import RunnerSettings
 from runner.task import Conclusion, SessionResult, Task
 
 log = logging.getLogger("app.session_main")
@@ -302,9 +303,8 @@ class Run:
     async def _session(self, job: Job, session_id: str) -> SessionResult:
         from runner.bootstrap import make_engine, session_deps
         from runner.session import run_session
-        from runner.settings import RunnerSettings
 
-        settings = RunnerSettings()
+        settings = RunnerSettings()  # from the environment the server built (`session_env`)
         settings = settings.model_copy(update={"work_dir": fresh_work_dir(settings.work_dir, job)})
         credentials = installation_credentials(settings, job)
 
@@ -419,7 +419,7 @@ def fresh_work_dir(base: Path | None, job: Job) -> Path:
     return directory
 
 
-def installation_credentials(settings: Any, job: Job) -> GitHubCredentials:
+def installation_credentials(settings: RunnerSettings, job: Job) -> GitHubCredentials:
     """Act as the App's installation the job came from (or, without one, find it by the
     repository; a plain token works too, for `autocoder run`-style set-ups)."""
     from runner.bootstrap import github_credentials
@@ -433,12 +433,12 @@ def installation_credentials(settings: Any, job: Job) -> GitHubCredentials:
     return github_credentials(settings, job.repository)
 
 
-def load_task(github: GitHubClient, settings: Any, job: Job) -> Task:
+def load_task(github: GitHubClient, settings: RunnerSettings, job: Job) -> Task:
     from runner.task_loader import load_follow_up_task, load_issue_task
 
     actor = job.actor or ""
     limits = settings.limits()
-    bot_login = settings.commit_name if str(settings.commit_name).endswith("[bot]") else None
+    bot_login = settings.commit_name if settings.commit_name.endswith("[bot]") else None
     if job.kind == "follow_up":
         pull_number = job.payload.get(PAYLOAD_PULL_NUMBER)
         if pull_number is None:

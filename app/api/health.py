@@ -1,4 +1,8 @@
-"""`GET /healthz`: whether the server can do its job, and what to set when it cannot."""
+"""`GET /healthz`: whether the server can do its job, and what to set when it cannot.
+
+`status`: `ok`; `degraded` (webhooks are taken but no session can run: the engine's model is
+not configured, `engine.problem` says what to set); `unconfigured` (the GitHub App's identity is
+missing); `failing` (the database is unreachable: 503)."""
 
 from __future__ import annotations
 
@@ -30,6 +34,13 @@ def healthz(state: State) -> JSONResponse:
         body["github_app"] = {"configured": False, "missing": missing, "help": REGISTER_APP_HELP}
     else:
         body["github_app"] = {"configured": True, "app_id": state.settings.github_app_id}
+    problem = state.engine.problem() if state.engine is not None else None
+    if problem is not None:
+        body["status"] = "degraded" if body["status"] == "ok" else body["status"]
+        body["engine"] = {"ready": False, "problem": problem}
+    else:
+        engine = state.config.runner.engine if state.config is not None else None
+        body["engine"] = {"ready": True, "name": engine}
     body["workers"] = "running" if state.workers is not None else "stopped"
     if state.notes:
         body["notes"] = list(state.notes)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, cast, exists, func, or_, select, text, update
+from sqlalchemy import String, and_, case, cast, exists, func, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -180,13 +180,17 @@ def claim_next(
     lease_s: float,
     max_per_installation: int | None,
     max_total: int | None = None,
+    max_attempts: int | None = None,
     now: datetime | None = None,
 ) -> Job | None:
     """Atomically take the next runnable job: `queued`, due (`not_before` passed), the oldest
     active job of its issue with no job of the issue running, and (if limited) fewer than
     `max_per_installation` running for its installation and `max_total` running in all. The job
     becomes `running` with a lease to `worker_id` for `lease_s` seconds, and its attempt count
-    goes up. Commits; None when there is nothing to take."""
+    goes up. `max_attempts` (the server's `AUTOCODER_MAX_ATTEMPTS`), when given, becomes the
+    job's budget of attempts at its first claim. Commits; None when there is nothing to take."""
+    if max_attempts is not None and max_attempts < 1:
+        raise QueueError("max_attempts must be at least 1")
     now = now or utcnow()
     values: dict[str, Any] = {
         "state": "running",
@@ -198,6 +202,8 @@ def claim_next(
         "check_run_sha": None,
         "updated_at": now,
     }
+    if max_attempts is not None:
+        values["max_attempts"] = case((Job.attempts == 0, max_attempts), else_=Job.max_attempts)
     candidate = _claimable(now, max_per_installation, max_total)
     if db.get_bind().dialect.name == "postgresql":
         db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK_KEY})

@@ -1,11 +1,18 @@
 """The environment a session gets: the settings it needs, by name, and nothing it does not
-(the webhook secret stays with the server)."""
+(the webhook secret stays with the server).
+
+It is built from the server's whole configuration (`ServeConfig.environ`: the process
+environment over `.env`), so a setting in `.env` reaches the session whatever the executor: the
+local executor passes it in the child's environment, the docker executor as `--env NAME`.
+"""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # app.config imports this package's settings
+    from app.config import ServeConfig
 
 FORWARDED_PREFIXES = ("AUTOCODER_", "ANTHROPIC_", "CLAUDE_CODE_")
 FORWARDED_NAMES = (
@@ -22,30 +29,24 @@ FORWARDED_NAMES = (
 WITHHELD = frozenset({"AUTOCODER_WEBHOOK_SECRET", "AUTOCODER_GITHUB_PRIVATE_KEY_PATH"})
 
 
-def session_env(settings: Any, environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """What the session needs from the server's environment and settings. The App's private
-    key is passed as its PEM text (a container cannot read the server's key file)."""
-    environ = os.environ if environ is None else environ
+def session_env(config: ServeConfig) -> dict[str, str]:
+    """What the session needs from the server's configuration. The App's private key is
+    passed as its PEM text (a container cannot read the server's key file)."""
     env = {
         name: value
-        for name, value in environ.items()
+        for name, value in config.environ.items()
         if (name.startswith(FORWARDED_PREFIXES) or name in FORWARDED_NAMES) and name not in WITHHELD
     }
-    app_id = getattr(settings, "github_app_id", None)
-    if app_id is not None:
-        env["AUTOCODER_GITHUB_APP_ID"] = str(app_id)
-    private_key = getattr(settings, "private_key_pem", None)
-    pem = private_key() if callable(private_key) else None
+    app = config.app
+    if app.github_app_id is not None:
+        env["AUTOCODER_GITHUB_APP_ID"] = str(app.github_app_id)
+    pem = app.private_key_pem()
     if pem:
         env["AUTOCODER_GITHUB_PRIVATE_KEY"] = pem
-    for field, name in (
-        ("github_api_url", "AUTOCODER_GITHUB_API_URL"),
-        ("engine", "AUTOCODER_ENGINE"),
-        ("model", "AUTOCODER_MODEL"),
-    ):
-        value = getattr(settings, field, None)
-        if value is not None:
-            env[name] = str(value)
+    env["AUTOCODER_GITHUB_API_URL"] = app.github_api_url
+    env["AUTOCODER_ENGINE"] = app.engine
+    if app.model is not None:
+        env["AUTOCODER_MODEL"] = app.model
     return env
 
 

@@ -10,6 +10,10 @@ until the job's attempts are used up.
 A janitor thread takes over jobs whose lease ran out (their server died) and closes the check
 runs those dead attempts left open.
 
+Before it launches a session, a worker asks the engine gate whether the model is configured
+(`runner.preflight`); when it is not, no session starts: the issue gets one comment saying that
+autocoder is not configured with a model (never a second one), and the job fails.
+
 Concurrency: the pool has `AUTOCODER_CONCURRENCY` worker threads (the total limit of this
 server); `AUTOCODER_MAX_PER_INSTALLATION` caps running jobs per installation across every server
 sharing the database; the claim never runs two jobs of one issue at once.
@@ -27,17 +31,22 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.executors.base import DATABASE_URL_ENV, Executor, LaunchSpec, SessionHandle
 from app.queue import store
 from app.queue.models import Job
+from app.worker.engine_gate import EngineGate, not_configured_comment
 from app.worker.env import session_env
 from app.worker.recovery import app_github_factory, close_all_abandoned
 from app.worker.settings import WorkerSettings
 from runner.github.client import GitHubClient
+from runner.github.errors import GitHubError
+
+if TYPE_CHECKING:  # app.config imports this package's settings
+    from app.config import ServeConfig
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +65,7 @@ class PoolConfig:
     cancel_grace_s: float = 30.0
     stop_grace_s: float = 15.0
     log_dir: Path | None = None
+    max_attempts: int | None = None  # None: each job keeps the budget it was stored with
 
     @classmethod
     def from_settings(
@@ -72,6 +82,7 @@ class PoolConfig:
             cancel_grace_s=knobs.cancel_grace_seconds,
             stop_grace_s=knobs.stop_grace_seconds,
             log_dir=knobs.session_log_dir or log_dir,
+            max_attempts=knobs.max_attempts,
         )
 
 
@@ -92,6 +103,7 @@ class WorkerPool:
         stop_event: threading.Event | None = None,
         github_for: Callable[[Job], GitHubClient | None] | None = None,
         prefix: str | None = None,
+        engine_gate: EngineGate | None = None,
     ) -> None:
         self.sessions = sessions
         self.executor = executor
@@ -100,6 +112,7 @@ class WorkerPool:
         self.stop_event = stop_event or threading.Event()
         self.github_for = github_for or (lambda job: None)
         self.prefix = prefix or new_worker_prefix()
+        self.engine_gate = engine_gate
         self.running: dict[int, SessionHandle] = {}
         self._wake = threading.Event()
         self._lock = threading.Lock()
@@ -156,6 +169,7 @@ class WorkerPool:
                         worker_id,
                         lease_s=self.config.lease_s,
                         max_per_installation=self.config.max_per_installation,
+                        max_attempts=self.config.max_attempts,
                     )
             except Exception:
                 log.exception("claiming a job failed; trying again")
@@ -181,6 +195,10 @@ class WorkerPool:
             worker_id,
             job.attempts,
         )
+        problem = self.engine_gate.problem(fresh=True) if self.engine_gate else None
+        if problem is not None:
+            self.refuse_unconfigured(job, worker_id, problem)
+            return
         if job.attempts > 1:
             with contextlib.suppress(Exception):
                 self.executor.clean_up(job.id)
@@ -216,6 +234,30 @@ class WorkerPool:
             with self._lock:
                 self.running.pop(job.id, None)
         self._after(job, worker_id, code, stopping, log_path)
+
+    def refuse_unconfigured(self, job: Job, worker_id: str, problem: str) -> None:
+        """No model: say so once on the issue, start no session, fail the job."""
+        log.error(
+            "job %s (%s#%s): not started: %s", job.id, job.repository, job.issue_number, problem
+        )
+        github = self.github_for(job)
+        if github is not None:
+            marker, body = not_configured_comment()
+            try:
+                if github.find_issue_comment(job.repository, job.issue_number, marker) is None:
+                    github.create_issue_comment(job.repository, job.issue_number, body)
+            except GitHubError as error:
+                log.warning("job %s: could not comment on the issue: %s", job.id, error)
+            finally:
+                github.close()
+        with self.sessions() as db:
+            store.finish(
+                db,
+                job.id,
+                worker_id,
+                state="failed",
+                error=f"not started: autocoder is not configured with a model: {problem}",
+            )
 
     def _watch(self, job: Job, worker_id: str, handle: SessionHandle) -> tuple[int, bool]:
         """Wait for the session; returns its exit code and whether we stopped it because the
@@ -256,7 +298,16 @@ class WorkerPool:
             current = store.get_job(db, job.id)
             if current is None or current.state != "running" or current.lease_owner != worker_id:
                 state = current.state if current is not None else "gone"
-                log.info("job %s: session exited %s; job %s", job.id, code, state)
+                log.info(
+                    "job %s (%s#%s): session exited %s; job %s%s%s",
+                    job.id,
+                    job.repository,
+                    job.issue_number,
+                    code,
+                    state,
+                    pull_request_note(db, job.id),
+                    f" (log: {log_path})" if log_path else "",
+                )
                 return
             if current.cancel_requested:
                 store.finish(db, job.id, worker_id, state="cancelled", error=current.error)
@@ -318,10 +369,24 @@ def log_tail(path: Path | None, chars: int = LOG_TAIL_CHARS) -> str:
         return handle.read().decode(errors="replace").strip()
 
 
-def database_url_of(settings: Any, sessions: sessionmaker[Session]) -> str:
-    url = getattr(settings, "database_url", None)
-    if url:
-        return str(url)
+def pull_request_note(db: Session, job_id: int) -> str:
+    """`; pull request URL` for the job's latest session that opened one, else ''."""
+    from sqlalchemy import select
+
+    from app.db.models import SessionRecord
+
+    url = db.scalar(
+        select(SessionRecord.pull_request_url)
+        .where(SessionRecord.job_id == job_id, SessionRecord.pull_request_url.is_not(None))
+        .order_by(SessionRecord.id.desc())
+        .limit(1)
+    )
+    return f"; pull request {url}" if url else ""
+
+
+def database_url_of(database_url: str, sessions: sessionmaker[Session]) -> str:
+    if database_url:
+        return database_url
     bind = sessions.kw.get("bind")
     return str(bind.url.render_as_string(hide_password=False)) if bind is not None else ""
 
@@ -333,8 +398,7 @@ def default_log_dir(database_url: str) -> Path:
     return (directory if directory is not None else Path("~/.autocoder").expanduser()) / "sessions"
 
 
-def make_executor(settings: Any, knobs: WorkerSettings, database_url: str) -> Executor:
-    name = str(getattr(settings, "executor", "local"))
+def make_executor(name: str, knobs: WorkerSettings, database_url: str) -> Executor:
     if name == "docker":
         from app.executors.docker import DockerExecutor, DockerLimits, DockerOptions
 
@@ -352,28 +416,35 @@ def make_executor(settings: Any, knobs: WorkerSettings, database_url: str) -> Ex
 
 
 def start_workers(
-    settings: Any, session_factory: sessionmaker[Session], stop_event: threading.Event
+    config: ServeConfig,
+    session_factory: sessionmaker[Session],
+    stop_event: threading.Event,
+    *,
+    engine_gate: EngineGate | None = None,
 ) -> WorkerPool:
-    """Start the pool for `autocoder serve` (the App's settings: concurrency, executor,
-    database, GitHub App credentials); `pool.stop(timeout)` stops it."""
-    knobs = WorkerSettings()
-    database_url = database_url_of(settings, session_factory)
-    env = session_env(settings)
+    """Start the pool for `autocoder serve` with the server's whole configuration (App,
+    worker and runner settings, and the environment sessions get); `pool.stop(timeout)`
+    stops it."""
+    knobs = config.worker
+    database_url = database_url_of(config.app.database_url, session_factory)
+    env = session_env(config)
     env[DATABASE_URL_ENV] = database_url
     env.setdefault(
         "AUTOCODER_GITHUB_SECONDS_BETWEEN_WRITES", f"{knobs.github_seconds_between_writes:g}"
     )
-    config = PoolConfig.from_settings(
-        knobs, int(getattr(settings, "concurrency", 1)), default_log_dir(database_url)
+    pool_config = PoolConfig.from_settings(
+        knobs, config.app.concurrency, default_log_dir(database_url)
     )
     pool = WorkerPool(
         session_factory,
-        make_executor(settings, knobs, database_url),
-        config,
+        make_executor(config.app.executor, knobs, database_url),
+        pool_config,
         env=env,
         stop_event=stop_event,
         github_for=app_github_factory(
-            settings, seconds_between_writes=knobs.github_seconds_between_writes
+            config.app, seconds_between_writes=knobs.github_seconds_between_writes
         ),
+        engine_gate=engine_gate,
     )
+    log.info("session logs go to %s", pool_config.log_dir or "nowhere (no log directory)")
     return pool.start()

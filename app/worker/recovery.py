@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from app.queue import store
 from app.queue.models import Job
+from app.settings import AppSettings
 from runner.github.client import GitHubClient
 from runner.github.errors import GitHubError, GitHubNotFoundError
 from runner.reporting.reporter import ACTIONS_DONE, CHECK_RUN_NAME
@@ -101,15 +101,14 @@ def close_all_abandoned(
 
 
 def app_github_factory(
-    settings: Any, *, seconds_between_writes: float
+    settings: AppSettings, *, seconds_between_writes: float
 ) -> Callable[[Job], GitHubClient | None]:
     """GitHub clients acting as the App's installation for a job (None without credentials)."""
     from runner.github.auth import GitHubCredentials
 
-    app_id = getattr(settings, "github_app_id", None)
-    private_key = getattr(settings, "private_key_pem", None)
-    pem = private_key() if callable(private_key) else None
-    base_url = str(getattr(settings, "github_api_url", "https://api.github.com"))
+    app_id = settings.github_app_id
+    pem = settings.private_key_pem()
+    base_url = settings.github_api_url
     if app_id is None or not pem:
         return lambda job: None
     app = GitHubCredentials.from_app(app_id, pem, base_url=base_url)

@@ -1,4 +1,6 @@
-"""The worker's own knobs (`AUTOCODER_*`, read when the pool starts; every one has a default).
+"""The worker's own knobs (`AUTOCODER_*`; every one has a default). `autocoder serve` validates
+them once with the App's settings (`app.config.ServeConfig`, which also reads `.env`); a
+session process reads them from the environment the server gave it.
 `AUTOCODER_CONCURRENCY`, `AUTOCODER_EXECUTOR` and the database come from the App's settings."""
 
 from __future__ import annotations
@@ -10,15 +12,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class WorkerSettings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="AUTOCODER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="AUTOCODER_", extra="ignore")
 
     lease_seconds: float = Field(default=60.0, gt=0)
     heartbeat_seconds: float | None = Field(default=None, gt=0)  # default: a third of the lease
     poll_seconds: float = Field(default=1.0, gt=0)
     max_per_installation: int | None = Field(default=None, ge=1)
-    max_attempts: int = Field(default=3, ge=1)
+    max_attempts: int = Field(
+        default=3, ge=1, description="attempts of a job before a transient failure is final"
+    )
     retry_backoff_seconds: float = Field(default=30.0, ge=0)
     retry_backoff_max_seconds: float = Field(default=900.0, ge=0)
     cancel_grace_seconds: float = Field(default=30.0, ge=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import sys
 from typing import Any
@@ -55,6 +56,7 @@ def run_command(
     from runner.bootstrap import SetupError, github_credentials, make_engine, session_deps
     from runner.github.client import GitHubClient
     from runner.github.errors import GitHubError
+    from runner.preflight import preflight
     from runner.session import run_session
     from runner.settings import RunnerSettings
     from runner.task_loader import load_issue_task
@@ -80,6 +82,8 @@ def run_command(
 
     try:
         credentials = github_credentials(settings, repository)
+        # Before any request to GitHub: a missing model key is said here, not on the issue.
+        preflight(settings, os.environ)
         with GitHubClient(credentials) as github:
             issue = github.get_issue(repository, number)
             task = load_issue_task(

@@ -1,41 +1,84 @@
-"""`autocoder serve`: the GitHub App server (webhooks, workers, reconcile, API)."""
+"""`autocoder serve`: the GitHub App server (webhooks, workers, reconcile, API).
+
+Start-up, in order: read the environment and `.env` once, strictly (a malformed line or an
+unknown `AUTOCODER_*` name stops here, naming the file and line), validate every setting (App,
+workers, sessions), log them with secrets masked, check the engine (a warning, and `/healthz`
+says `degraded`, when no model is configured), bind the port, then start the workers.
+"""
 
 from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
 
 import click
 
 from autocoder.commands.errors import settings_error_message
+from autocoder.config_reference import help_text
+
+log = logging.getLogger("autocoder.serve")
 
 
-@click.command("serve")
+def _epilog() -> str:
+    try:
+        return help_text()
+    except Exception:  # help must always print
+        return "Settings: see docs/configuration.md."
+
+
+@click.command("serve", epilog=_epilog())
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path(".env"),
+    show_default=True,
+    help="Settings file read at start-up (the environment wins over it); ignored if absent.",
+)
 @click.option(
     "--log-level",
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
     default="info",
     show_default=True,
 )
-def serve_command(host: str, port: int, log_level: str) -> None:
+def serve_command(host: str, port: int, env_file: Path, log_level: str) -> None:
     """Run the GitHub App: receive webhooks at /api/github/webhooks, queue and run sessions.
 
-    Configured by AUTOCODER_* environment variables (or a .env file): GITHUB_APP_ID,
-    GITHUB_PRIVATE_KEY(_PATH), WEBHOOK_SECRET, GITHUB_API_URL, DATABASE_URL (default SQLite at
-    ~/.autocoder/autocoder.db), TRIGGER_LABEL, ENGINE, MODEL, CONCURRENCY, EXECUTOR,
-    RECONCILE_INTERVAL. GET /healthz says what is missing.
+    Configured by environment variables or a .env file (listed below with their defaults);
+    every session runs with the same settings. GET /healthz says what is missing.
     """
     import uvicorn
     from pydantic import ValidationError
 
-    from app.main import create_app
-    from app.settings import AppSettings
+    from app.config import ServeConfig
+    from app.env_file import EnvFileError
+    from app.main import create_app, start_workers
 
     try:
-        settings = AppSettings()
+        config = ServeConfig.load(os.environ, env_file)
+    except EnvFileError as error:
+        raise click.ClickException(str(error)) from None
     except ValidationError as error:
         raise click.ClickException(settings_error_message(error)) from None
+    source = f"the environment and {config.env_file}" if config.env_file else "the environment"
+    log.info("settings (from %s):\n  %s", source, "\n  ".join(config.summary()))
     try:
-        app = create_app(settings)
+        app = create_app(config.app, config=config, run_workers=False)
     except Exception as error:  # the database could not be opened or migrated
         raise click.ClickException(f"cannot start: {type(error).__name__}: {error}") from None
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets=sockets)
+            if not self.should_exit:  # bound: now sessions may run
+                start_workers(app)
+
+    server = Server(
+        uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False)
+    )
+    server.run()
+    if not server.started:
+        raise click.ClickException(f"could not listen on {host}:{port}")
