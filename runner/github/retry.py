@@ -19,6 +19,9 @@ What we add here:
   pull request, check run or comment. Those are retried one level up, in the client, after a
   lookup proved the first attempt left nothing behind (`GitHubClient._create_once`). POSTs that
   are idempotent on GitHub (reactions, review requests, installation tokens) are retried here.
+- A connection that cannot be made (refused: nothing listens there; a host name that does not
+  resolve) is not retried: retrying only delays the answer (with a urllib3 warning per attempt)
+  for a fault that is almost always a wrong URL, not a passing one.
 - Every request's retries are bounded in count and in total sleeping time (`max_total_wait`).
 - With `raise_on_status=False`, the last response after the retries are spent goes back to
   PyGithub, which raises a `GithubException` carrying the status (translated by the client).
@@ -33,7 +36,7 @@ from typing import Any, cast
 
 from github.GithubRetry import GithubRetry
 from urllib3.connectionpool import ConnectionPool
-from urllib3.exceptions import MaxRetryError, ResponseError
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ResponseError
 from urllib3.response import BaseHTTPResponse, HTTPResponse
 from urllib3.util.retry import Retry
 
@@ -129,6 +132,9 @@ class AutocoderRetry(GithubRetry):
         _pool: ConnectionPool | None = None,
         _stacktrace: TracebackType | None = None,
     ) -> Retry:
+        if response is None and isinstance(error, NewConnectionError):
+            # Refused, or an unknown host (NameResolutionError is a NewConnectionError).
+            raise MaxRetryError(cast(ConnectionPool, _pool), url or "", error)
         verb = (method or "").upper()
         unsafe_post = verb == "POST" and not is_idempotent_post(url)
         if response is not None and response.status >= 500 and unsafe_post:

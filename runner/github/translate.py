@@ -14,6 +14,7 @@ from typing import Any
 import requests
 from github.GithubException import GithubException, RateLimitExceededException
 from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
 
 from runner.github.errors import (
     GitHubAuthError,
@@ -82,6 +83,39 @@ def is_rate_limited(exc: GithubException) -> bool:
     )
 
 
+def _unreachable(exc: BaseException) -> str | None:
+    """Why no connection could be made, in words (None: the failure was something else)."""
+    reason: object = exc
+    for _ in range(5):
+        if isinstance(reason, NameResolutionError):
+            return "its host name does not resolve (unknown host)"
+        if isinstance(reason, NewConnectionError):
+            if "refused" in str(reason).lower():
+                return "connection refused (nothing is listening there)"
+            return "no connection could be made"
+        if isinstance(reason, MaxRetryError):
+            reason = reason.reason
+        elif isinstance(reason, requests.RequestException) and reason.args:
+            reason = reason.args[0]
+        else:
+            return None
+    return None
+
+
+def _request_url(exc: BaseException) -> str | None:
+    request = getattr(exc, "request", None)
+    url = getattr(request, "url", None)
+    if isinstance(url, str) and url:
+        return url.split("?", 1)[0]
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError) and reason.pool is not None and reason.url:
+        pool = reason.pool
+        default = {"http": 80, "https": 443}.get(pool.scheme)
+        port = "" if pool.port in (None, default) else f":{pool.port}"
+        return f"{pool.scheme}://{pool.host}{port}{reason.url.split('?', 1)[0]}"
+    return None
+
+
 def translate(exc: BaseException, operation: str, secrets: Iterable[str]) -> GitHubError:
     """A `GitHubError` saying what failed (`operation`) and what to do about it."""
     secrets = tuple(secrets)
@@ -134,6 +168,17 @@ def translate(exc: BaseException, operation: str, secrets: Iterable[str]) -> Git
         error.message = redact(error.message, secrets)
         error.args = (error.message,)
         return error
+    unreachable = _unreachable(exc)
+    if unreachable is not None:
+        url = _request_url(exc) or "the GitHub API URL"
+        return GitHubError(
+            redact(
+                f"{operation}: could not talk to GitHub at {url}: {unreachable}. Check the "
+                "GitHub API URL (AUTOCODER_GITHUB_API_URL; https://HOST/api/v3 for GitHub "
+                "Enterprise Server) and the network.",
+                secrets,
+            )
+        )
     if isinstance(exc, TRANSIENT_EXCEPTIONS):
         return GitHubError(
             redact(
