@@ -1,6 +1,7 @@
 """The GitHub REST calls the App makes that `runner.github.GitHubClient` does not: the App itself
-(`GET /app`, as the App's JWT), the App's installation on a repository, and the conditional
-listing of labelled issues that the reconcile runs on (`ETag` → `If-None-Match`, `since`).
+(`GET /app`, as the App's JWT), the App's installation on a repository, the conditional
+listing of labelled issues that the reconcile runs on (`ETag` → `If-None-Match`, `since`), and
+an issue's label events (who added a label, and when: `GET …/issues/{n}/events`).
 
 PyGithub cannot send conditional requests and hand back a 304, so these go straight to the REST
 API over httpx. Tokens travel in the `Authorization` header only; they never appear in a URL, a
@@ -20,6 +21,7 @@ from typing import Any
 import httpx
 import jwt
 
+from app.mirror import parse_time
 from runner.github.auth import split_repo
 from runner.github.transport import RequestHook
 from runner.github.types import RequestRecord
@@ -53,6 +55,39 @@ class IssueListing:
     not_modified: bool
     issues: tuple[Mapping[str, Any], ...] = ()
     etag: str | None = None
+
+
+@dataclass(frozen=True)
+class LabelEvent:
+    """A `labeled` / `unlabeled` entry of an issue's events: who changed which label, when, and
+    through which App (`app_id`, when an installation made the change)."""
+
+    event: str
+    label: str
+    actor: str | None
+    created_at: datetime | None
+    app_id: int | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LabelEvent | None:
+        event = data.get("event")
+        label = data.get("label")
+        if event not in ("labeled", "unlabeled") or not isinstance(label, Mapping):
+            return None
+        name = label.get("name")
+        if not isinstance(name, str):
+            return None
+        actor = data.get("actor")
+        login = actor.get("login") if isinstance(actor, Mapping) else None
+        app = data.get("performed_via_github_app")
+        app_id = app.get("id") if isinstance(app, Mapping) else None
+        return cls(
+            event=str(event),
+            label=name,
+            actor=login if isinstance(login, str) else None,
+            created_at=parse_time(data.get("created_at")),
+            app_id=app_id if isinstance(app_id, int) else None,
+        )
 
 
 def app_jwt(app_id: int | str, private_key: str, *, now: float | None = None) -> str:
@@ -227,3 +262,28 @@ class GitHubREST:
         else:
             _log.warning("%s: stopped after %d pages", operation, MAX_PAGES)
         return IssueListing(not_modified=False, issues=tuple(issues), etag=first_etag)
+
+    def list_label_events(
+        self, token: Callable[[], str], repository: str, number: int
+    ) -> tuple[LabelEvent, ...]:
+        """The `labeled` / `unlabeled` events of issue `number`, oldest first (every page, up
+        to `MAX_PAGES`; other kinds of event are left out)."""
+        owner, name = split_repo(repository)
+        operation = f"reading the events of {repository}#{number}"
+        url: str | None = f"{self.base_url}/repos/{owner}/{name}/issues/{number}/events"
+        events: list[LabelEvent] = []
+        for page in range(MAX_PAGES):
+            assert url is not None
+            params = {"per_page": str(PER_PAGE)} if page == 0 else None
+            response = self._send(operation, url, f"token {token()}", params=params)
+            data = response.json()
+            if not isinstance(data, list):
+                raise GitHubSyncError(f"{operation}: the answer is not a list")
+            for item in data:
+                event = LabelEvent.from_json(item) if isinstance(item, Mapping) else None
+                if event is not None:
+                    events.append(event)
+            url = response.links.get("next", {}).get("url")
+            if not url:
+                return tuple(events)
+        raise GitHubSyncError(f"{operation}: more than {MAX_PAGES} pages of events")

@@ -53,10 +53,9 @@ def build_state(settings: AppSettings) -> AppState:
             assert github is not None
             return reconcile_repository(
                 database.sessions,
-                github.rest,
+                github,
                 repository,
                 installation_id=installation_id,
-                token=github.token_source(installation_id),
                 trigger_label=settings.trigger_label,
             )
 

@@ -227,6 +227,31 @@ def set_agent_status(
     return row
 
 
+def record_refused_trigger(
+    db: Session, repository: str, number: int, login: str, through: datetime
+) -> Feature:
+    """`login` added the trigger label without write access (refused on the webhook path or by
+    the reconcile): their label changes up to `through` never start work through the
+    reconcile. Only the newest refusal is kept (the reconcile looks at the newest label)."""
+    row = ensure_feature(db, repository, number)
+    row.trigger_refused_by = login
+    row.trigger_refused_through = through
+    return row
+
+
+def trigger_refused(
+    refused_by: str | None, through: datetime | None, login: str, labelled_at: datetime | None
+) -> bool:
+    """Whether the label `login` added at `labelled_at` is one already refused (a feature's
+    `trigger_refused_by` / `trigger_refused_through`): the same person, no later than the
+    refusal. A label of unknown time by that person counts as refused (fail closed)."""
+    if refused_by is None or refused_by.lower() != login.lower():
+        return False
+    if labelled_at is None or through is None:
+        return True
+    return labelled_at <= through
+
+
 def features_of(db: Session, repository: str) -> list[Feature]:
     query = select(Feature).where(Feature.repository == repository).order_by(Feature.number)
     return list(db.scalars(query))

@@ -121,6 +121,10 @@ class Feature(Base):
     agent_status: Mapped[str] = mapped_column(String(16), default=AgentStatus.PENDING.value)
     etag: Mapped[str | None] = mapped_column(String(255))
     github_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A trigger label refused for want of write access: the labels `trigger_refused_by` added
+    # up to `trigger_refused_through` (GitHub's time) never start work through the reconcile.
+    trigger_refused_by: Mapped[str | None] = mapped_column(String(255))
+    trigger_refused_through: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -12,7 +12,7 @@ A failure in 2 or 3 is recorded as a failed delivery; a redelivery (same id) is 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -42,6 +42,42 @@ class DeliveryFailed(Exception):
     def __init__(self, message: str, *, transient: bool = True) -> None:
         super().__init__(message)
         self.transient = transient
+
+
+class PermissionUnknown(DeliveryFailed):
+    """The actor's permission could not be read, so nothing that needs it may start."""
+
+
+def check_permission(
+    decision: Decision, github: AppGitHub | None, *, missing: Sequence[str] = ()
+) -> Decision:
+    """The write-access rule of every path that starts work (webhooks, the reconcile, `autocoder
+    sync`): a decision that needs write access goes ahead only when its actor has write access
+    NOW (the collaborator permission API, through `AppGitHub.permission`); otherwise it becomes
+    a refusal (`authorize`). Raises `PermissionUnknown` when the permission cannot be read.
+    `missing`: the settings the App lacks, to say so when `github` is None."""
+    if not decision.needs_write:
+        return decision
+    if github is None:
+        raise PermissionUnknown(
+            f"cannot check @{decision.actor}'s permission: the GitHub App is not configured "
+            f"({', '.join(missing)} missing)",
+            transient=False,
+        )
+    if decision.installation_id is None or not decision.repository or not decision.actor:
+        raise PermissionUnknown(
+            "the payload names no installation, repository or sender", transient=False
+        )
+    try:
+        permission = github.permission(
+            decision.installation_id, decision.repository, decision.actor
+        )
+    except GitHubError as exc:
+        transient = exc.status is None or exc.status >= 500 or exc.status in (403, 429)
+        raise PermissionUnknown(
+            f"cannot check @{decision.actor}'s permission: {exc}", transient=transient
+        ) from exc
+    return authorize(decision, permission)
 
 
 @dataclass(frozen=True)
@@ -108,30 +144,7 @@ class DeliveryHandler:
             except GitHubSyncError as exc:
                 raise DeliveryFailed(f"cannot tell autocoder's own bot: {exc}") from exc
         decision = decide(event, payload, self._settings.rules(bot_login))
-        if not decision.needs_write:
-            return decision
-        return authorize(decision, self._permission(decision))
-
-    def _permission(self, decision: Decision) -> str:
-        if self._github is None:
-            raise DeliveryFailed(
-                f"cannot check @{decision.actor}'s permission: the GitHub App is not configured "
-                f"({', '.join(self._settings.missing())} missing)",
-                transient=False,
-            )
-        if decision.installation_id is None or not decision.repository or not decision.actor:
-            raise DeliveryFailed(
-                "the payload names no installation, repository or sender", transient=False
-            )
-        try:
-            return self._github.permission(
-                decision.installation_id, decision.repository, decision.actor
-            )
-        except GitHubError as exc:
-            transient = exc.status is None or exc.status >= 500 or exc.status in (403, 429)
-            raise DeliveryFailed(
-                f"cannot check @{decision.actor}'s permission: {exc}", transient=transient
-            ) from exc
+        return check_permission(decision, self._github, missing=self._settings.missing())
 
     def _apply(
         self, event: str, delivery_id: str, payload: Mapping[str, Any], decision: Decision
@@ -227,6 +240,11 @@ class DeliveryHandler:
 
         if action is Action.REFUSE:
             _log.info("refused %s#%s: %s", repository, number, decision.reason)
+            if event == "issues" and payload.get("action") == "labeled" and decision.actor:
+                # so the reconcile never starts work for this label either
+                labelled, now = mirror.parse_time(_issue_updated_at(payload)), utcnow()
+                through = now if labelled is None else max(labelled, now)
+                mirror.record_refused_trigger(db, repository, number, decision.actor, through)
             text = replies.refusal(decision.reason, self._settings.trigger_label)
             return Outcome("processed", f"refused: {decision.reason}", replies=reply(text))
         if action is Action.HELP:  # an unknown command: list the commands, do nothing else
@@ -298,6 +316,11 @@ def job_payload(decision: Decision) -> dict[str, Any]:
     data = asdict(decision)
     data["action"] = decision.action.value
     return {k: v for k, v in data.items() if v is not None}
+
+
+def _issue_updated_at(payload: Mapping[str, Any]) -> Any:
+    issue = payload.get("issue")
+    return issue.get("updated_at") if isinstance(issue, Mapping) else None
 
 
 def _reply_target(event: str, payload: Mapping[str, Any], decision: Decision) -> int | None:

@@ -50,10 +50,9 @@ def sync_command(repository: str) -> None:
         installation_id = github.installation_id_for(repository)
         result = reconcile_repository(
             database.sessions,
-            github.rest,
+            github,
             repository,
             installation_id=installation_id,
-            token=github.token_source(installation_id),
             trigger_label=settings.trigger_label,
         )
     except GitHubSyncError as error:
