@@ -110,7 +110,7 @@ def _request_url(exc: BaseException) -> str | None:
     reason = exc.args[0] if exc.args else None
     if isinstance(reason, MaxRetryError) and reason.pool is not None and reason.url:
         pool = reason.pool
-        default = {"http": 80, "https": 443}.get(pool.scheme)
+        default = {"http": 80, "https": 443}.get(pool.scheme or "")
         port = "" if pool.port in (None, default) else f":{pool.port}"
         return f"{pool.scheme}://{pool.host}{port}{reason.url.split('?', 1)[0]}"
     return None
