@@ -134,7 +134,7 @@ def upstream_commit(bare: Path, number: int) -> None:
 
 
 def clone(url: str, auth: GitAuth, dest: Path) -> None:
-    run_git(["clone", "--quiet", url, str(dest)], dest.parent, auth=auth)
+    run_git(["clone", "--quiet", url, str(dest)], dest.parent, auth=auth, protocols=("http",))
 
 
 def prepare_session(cache: MirrorCache, url: str, auth: GitAuth, dest: Path, issue: int) -> None:

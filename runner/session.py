@@ -42,6 +42,7 @@ from runner.workspace import (
     prepare_worktree,
     run_git,
 )
+from runner.workspace.nested import describe_excluded
 
 log = logging.getLogger(__name__)
 
@@ -339,13 +340,14 @@ async def _conclude(
 ) -> SessionResult:
     subject = _commit_subject(task, outcome)
     co_authors = [Identity(task.triggered_by, f"{task.triggered_by}@users.noreply.github.com")]
-    new_sha = await asyncio.to_thread(
+    committed = await asyncio.to_thread(
         worktree.commit_all,
         subject,
         author=deps.identity,
         co_authors=co_authors,
         session_id=session_id,
     )
+    new_sha = committed.sha
     branch_commits = worktree.commits_since_base()
     # What this session did, not what earlier sessions left on the branch.
     commits, changed = await asyncio.to_thread(_session_work, worktree.path, start_sha)
@@ -356,6 +358,10 @@ async def _conclude(
         conclusion = Conclusion.NEUTRAL
         if pull is not None:
             stop_reason = f"This session changed nothing; pull request #{pull.number} is as it was."
+    if committed.excluded_nested:
+        note = describe_excluded(committed.excluded_nested)
+        reporter.say(note)
+        stop_reason = f"{stop_reason} {note}" if stop_reason else note
 
     pushed = False
     if new_sha is not None or opens_pull:

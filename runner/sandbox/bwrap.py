@@ -7,11 +7,11 @@ What the command sees:
 - no network (a new network namespace with only loopback) unless the repository asks for it;
 - a private, empty /tmp (HOME is /tmp/home) and an empty /run (no daemon sockets);
 - the worktree, writable;
-- the worktree's git metadata, writable so `git add`/`git commit` work, except the parts that
-  make git run programs later on the host: `config`, `config.worktree`, `hooks/`, and the
-  worktree's `.git` pointer, which are read-only; `refs/remotes` is read-only too, so a session
-  cannot move the mirror's view of the remote. (A bare mirror cache may be shared by sessions
-  for the same repository: a session can still add objects and its own branches there.)
+- no git metadata of the host at all: the worktree's `.git` is covered by a throwaway scratch
+  git dir (`runner.workspace.sandbox_git`: writable, its `config` and `hooks/` read-only) that
+  borrows the real objects read-only, so `git add`/`git commit`/`git log` work and nothing the
+  command writes is read by host git later; where there is no usable git dir, `.git` is covered
+  by an empty read-only placeholder;
 - well-known credential stores in home directories (~/.ssh, ~/.git-credentials, ~/.config/gh,
   ~/.npmrc, ~/.aws, ~/.claude, ...) hidden, and other worktrees and mirrors next to this one
   hidden (sessions for other repositories must not read each other's code);
@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from runner.sandbox.environment import SANDBOX_HOME, SANDBOX_TMP
+from runner.workspace.sandbox_git import SANDBOX_GIT_DIR, SANDBOX_OBJECTS, SandboxGitView
 
-__all__ = ["GitLayout", "bwrap_argv", "find_git_layout", "home_secrets"]
+__all__ = ["bwrap_argv", "home_secrets"]
 
 # Places in a home directory where credentials live. Hidden inside the sandbox.
 _HOME_SECRETS = (
@@ -76,36 +76,6 @@ _HOME_SECRETS = (
 )
 
 
-@dataclass(frozen=True)
-class GitLayout:
-    """Where a worktree's git metadata is."""
-
-    dotgit: Path | None  # the worktree's `.git` (a directory, or a file pointing elsewhere)
-    gitdir: Path | None  # the worktree's own git directory (HEAD, index)
-    common: Path | None  # the shared git directory (objects, refs, config, hooks)
-
-
-def find_git_layout(worktree: Path) -> GitLayout:
-    """Read where `worktree`'s git metadata lives (a plain clone, or a `git worktree`)."""
-    dotgit = worktree / ".git"
-    if dotgit.is_dir():
-        resolved = dotgit.resolve()
-        return GitLayout(dotgit, resolved, resolved)
-    if not dotgit.is_file():
-        return GitLayout(None, None, None)
-    text = dotgit.read_text(encoding="utf-8", errors="replace").strip()
-    if not text.startswith("gitdir:"):
-        return GitLayout(dotgit, None, None)
-    gitdir = Path(text[len("gitdir:") :].strip())
-    gitdir = (gitdir if gitdir.is_absolute() else worktree / gitdir).resolve()
-    common = gitdir
-    commondir = gitdir / "commondir"
-    if commondir.is_file():
-        pointer = Path(commondir.read_text(encoding="utf-8", errors="replace").strip())
-        common = (pointer if pointer.is_absolute() else gitdir / pointer).resolve()
-    return GitLayout(dotgit, gitdir, common)
-
-
 def home_secrets(homes: Iterable[Path]) -> list[Path]:
     """The credential stores that exist in these home directories (resolved)."""
     found: list[Path] = []
@@ -138,15 +108,16 @@ def bwrap_argv(
     bwrap: str,
     worktree: Path,
     network: bool,
-    git: GitLayout,
+    git: SandboxGitView | None,
     hidden: Sequence[Path] = (),
     keep_visible: Sequence[Path] = (),
 ) -> list[str]:
     """The bwrap argv that runs `command` (an argv) confined to `worktree`.
 
-    `worktree` and the paths in `git` must be resolved. `hidden` are files or directories to
-    hide (credential stores); `keep_visible` are directories that must stay visible (PATH
-    entries), so a directory holding one of them is never hidden as a whole.
+    `worktree` and the paths in `git` must be resolved; `git` is what commands see as the
+    worktree's git dir (None: no git; any `.git` there is covered). `hidden` are files or
+    directories to hide (credential stores); `keep_visible` are directories that must stay
+    visible (PATH entries), so a directory holding one of them is never hidden as a whole.
     """
     argv = [bwrap, "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
     argv += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
@@ -158,7 +129,7 @@ def bwrap_argv(
     masks: set[Path] = {Path(SANDBOX_TMP)}
     if Path("/run").is_dir():
         masks.add(Path("/run"))
-    for place in (worktree, git.common):
+    for place in (worktree, git.common if git is not None else None):
         if place is not None:
             parent = _maskable_parent(place, keep_visible)
             if parent is not None and not parent.is_relative_to(worktree):
@@ -181,42 +152,29 @@ def bwrap_argv(
         if resolv.is_relative_to("/run") and resolv.exists():
             argv += ["--ro-bind", str(resolv), str(resolv)]
 
-    # Writable: the worktree and its git metadata; then read-only what would run later.
+    # Writable: the worktree; then its `.git` covered by the scratch git dir (or a placeholder).
     argv += ["--bind", str(worktree), str(worktree)]
-    if git.common is not None:
-        argv += ["--bind", str(git.common), str(git.common)]
-    if (
-        git.gitdir is not None
-        and git.common is not None
-        and not git.gitdir.is_relative_to(git.common)
-    ):
-        argv += ["--bind", str(git.gitdir), str(git.gitdir)]
-    argv += _git_read_only(git)
+    argv += _git_view(worktree, git)
     argv += ["--chdir", str(worktree), "--", *command]
     return argv
 
 
-def _git_read_only(git: GitLayout) -> list[str]:
-    argv: list[str] = []
-    if git.dotgit is not None and git.dotgit.is_file():
-        argv += ["--ro-bind", str(git.dotgit), str(git.dotgit)]
-    if git.common is not None:
-        config = git.common / "config"
-        if config.is_file():
-            argv += ["--ro-bind", str(config), str(config)]
-        hooks = git.common / "hooks"
-        if hooks.is_dir():
-            argv += ["--ro-bind", str(hooks), str(hooks)]
-        else:  # no hooks directory: put an empty read-only one there, so none can be planted
-            argv += ["--tmpfs", str(hooks), "--remount-ro", str(hooks)]
-        remotes = git.common / "refs" / "remotes"
-        if remotes.is_dir():
-            argv += ["--ro-bind", str(remotes), str(remotes)]
-    if git.gitdir is not None:
-        worktree_config = git.gitdir / "config.worktree"
-        if worktree_config.is_file():
-            argv += ["--ro-bind", str(worktree_config), str(worktree_config)]
-        elif git.gitdir != git.common:
-            # Cannot be created from inside: an empty file, read-only (an empty config is valid).
-            argv += ["--ro-bind", os.devnull, str(worktree_config)]
+def _git_view(worktree: Path, git: SandboxGitView | None) -> list[str]:
+    dotgit = worktree / ".git"
+    if git is None:
+        if dotgit.is_dir() and not dotgit.is_symlink():
+            return ["--tmpfs", str(dotgit), "--remount-ro", str(dotgit)]
+        if dotgit.exists() or dotgit.is_symlink():
+            return ["--ro-bind", os.devnull, str(dotgit)]
+        return []
+    argv = ["--ro-bind", str(git.objects), SANDBOX_OBJECTS]
+    if git.pointer is not None:
+        inside = Path(SANDBOX_GIT_DIR)
+        argv += ["--bind", str(git.scratch), str(inside)]
+        argv += ["--ro-bind", str(git.pointer), str(dotgit)]
+    else:
+        inside = git.dotgit
+        argv += ["--bind", str(git.scratch), str(inside)]
+    argv += ["--ro-bind", str(git.scratch / "config"), str(inside / "config")]
+    argv += ["--ro-bind", str(git.scratch / "hooks"), str(inside / "hooks")]
     return argv

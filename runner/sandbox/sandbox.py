@@ -19,9 +19,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner.sandbox.bwrap import bwrap_argv, find_git_layout, home_secrets
+from runner.sandbox.bwrap import bwrap_argv, home_secrets
 from runner.sandbox.environment import SANDBOX_HOME, SANDBOX_TMP, clean_environment
 from runner.sandbox.process import run_process
+from runner.workspace.sandbox_git import prepare_sandbox_git
 
 __all__ = ["CommandResult", "Sandbox", "SandboxUnavailable"]
 
@@ -150,7 +151,7 @@ class Sandbox:
                 bwrap=self._bwrap,
                 worktree=self.worktree,
                 network=self.network,
-                git=find_git_layout(self.worktree),
+                git=prepare_sandbox_git(self.worktree),
                 hidden=[*home_secrets(_homes()), *self.hidden_paths],
                 keep_visible=[*_path_dirs(env), *_interpreter_dirs()],
             )

@@ -101,21 +101,23 @@ class MirrorCache:
     def _fetch_existing(
         self, mirror: Path, clone_url: str, auth: GitAuth, timeout: float | None
     ) -> None:
-        stored = run_git(["config", "--get", f"remote.{REMOTE}.url"], mirror).strip()
+        stored = run_git(
+            ["config", "--get", f"remote.{REMOTE}.url"], mirror, git_dir=mirror
+        ).strip()
         if stored != clone_url:
-            run_git(["remote", "set-url", REMOTE, clone_url], mirror)
-        _fetch(mirror, auth, timeout)
+            run_git(["remote", "set-url", REMOTE, clone_url], mirror, git_dir=mirror)
+        _fetch(mirror, clone_url, auth, timeout)
 
     def _create(self, mirror: Path, clone_url: str, auth: GitAuth, timeout: float | None) -> None:
         # Built beside its final place and renamed, so a failed first fetch leaves nothing behind.
         staging = mirror.with_name(f"{mirror.name}.tmp-{uuid.uuid4().hex[:12]}")
         try:
             run_git(["init", "--bare", "--quiet", str(staging)], mirror.parent)
-            run_git(["remote", "add", REMOTE, clone_url], staging)
-            run_git(["config", f"remote.{REMOTE}.tagOpt", "--no-tags"], staging)
+            run_git(["remote", "add", REMOTE, clone_url], staging, git_dir=staging)
+            run_git(["config", f"remote.{REMOTE}.tagOpt", "--no-tags"], staging, git_dir=staging)
             # Reflogs for the sessions' local branches: a way back to any commit they made.
-            run_git(["config", "core.logAllRefUpdates", "always"], staging)
-            _fetch(staging, auth, timeout)
+            run_git(["config", "core.logAllRefUpdates", "always"], staging, git_dir=staging)
+            _fetch(staging, clone_url, auth, timeout)
             if mirror.exists():  # a broken leftover (no HEAD): replace it
                 shutil.rmtree(mirror)
             staging.rename(mirror)
@@ -124,10 +126,17 @@ class MirrorCache:
                 shutil.rmtree(staging, ignore_errors=True)
 
 
-def _fetch(mirror: Path, auth: GitAuth, timeout: float | None) -> None:
+def url_scheme(url: str) -> str:
+    """The protocol git uses for `url` (`https`, `http`, `file`), lower case."""
+    return urlsplit(url).scheme.lower()
+
+
+def _fetch(mirror: Path, clone_url: str, auth: GitAuth, timeout: float | None) -> None:
     run_git(
         ["fetch", "--prune", "--no-tags", "--quiet", REMOTE, FETCH_REFSPEC],
         mirror,
+        git_dir=mirror,
+        protocols=(url_scheme(clone_url),),
         auth=auth,
         timeout=timeout,
     )

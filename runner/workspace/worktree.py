@@ -1,8 +1,16 @@
-"""One session's working copy: a `git worktree` of the mirror, on the session's branch."""
+"""One session's working copy: a `git worktree` of the mirror, on the session's branch.
+
+Every host git command here names the repository explicitly (`--git-dir` is the worktree's admin
+dir in the mirror, found once when the worktree is made, before any session command has run;
+`--work-tree` its directory) and runs under `run_git`'s protective configuration. Nested
+repositories are never staged (`runner.workspace.nested`); the worktree's files are.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +20,9 @@ from runner.workspace.git import run_git
 from runner.workspace.git_auth import GitAuth, reject_credentials_in_url
 from runner.workspace.identity import Identity, commit_trailers
 from runner.workspace.lock import mirror_lock
-from runner.workspace.mirror import REMOTE
+from runner.workspace.mirror import REMOTE, url_scheme
+from runner.workspace.nested import exclusion_pathspecs, find_nested_repositories
+from runner.workspace.sandbox_git import VIEW_DIR
 
 log = logging.getLogger(__name__)
 
@@ -23,16 +33,42 @@ class CommitInfo:
     subject: str
 
 
+@dataclass(frozen=True)
+class CommitResult:
+    """What `Worktree.commit_all` did.
+
+    `sha` is the new commit, None when nothing changed. `excluded_nested` are the directories
+    (relative POSIX paths) left out because they hold a `.git` of their own: nested repositories,
+    gitlinks, `.git` files or symlinks a session made; their contents are not in the commit.
+    """
+
+    sha: str | None
+    excluded_nested: tuple[str, ...] = ()
+
+
 def _remote_ref(branch: str) -> str:
     return f"refs/remotes/{REMOTE}/{branch}"
+
+
+def _mirror_git(mirror: Path, *args: str) -> str:
+    return run_git(list(args), mirror, git_dir=mirror)
 
 
 def _resolve(mirror: Path, ref: str) -> str | None:
     """The commit `ref` points at in `mirror`, or None when there is no such ref."""
     try:
-        return run_git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], mirror).strip()
+        return _mirror_git(mirror, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").strip()
     except GitError:
         return None
+
+
+def _admin_dir(mirror: Path, dest: Path) -> Path:
+    """The admin dir `git worktree add` just made for `dest` (read before any command ran)."""
+    text = (dest / ".git").read_text(encoding="utf-8").strip()
+    admin = Path(text.removeprefix("gitdir:").strip()).resolve()
+    if admin.parent != (mirror / "worktrees").resolve():
+        raise GitError(["git", "worktree", "add"], None, f"unexpected worktree admin dir {admin}")
+    return admin
 
 
 def prepare_worktree(
@@ -53,12 +89,12 @@ def prepare_worktree(
     """
     for name in (base_branch, branch):
         try:
-            run_git(["check-ref-format", "--branch", name], mirror)
+            _mirror_git(mirror, "check-ref-format", "--branch", name)
         except GitError:
             raise ValueError(f"{name!r} is not a valid branch name") from None
     with mirror_lock(mirror):
         # Forget worktrees whose directories are gone (a session that died), freeing branches.
-        run_git(["worktree", "prune"], mirror)
+        _mirror_git(mirror, "worktree", "prune")
         base_head = _resolve(mirror, _remote_ref(base_branch))
         if base_head is None:
             raise RefNotFound(
@@ -74,15 +110,14 @@ def prepare_worktree(
                 )
             start = remote_sha
             try:
-                base_sha = run_git(["merge-base", base_head, start], mirror).strip()
+                base_sha = _mirror_git(mirror, "merge-base", base_head, start).strip()
             except GitError:  # unrelated histories: count from the base head
                 base_sha = base_head
         else:
             start = base_sha = base_head
         try:
-            run_git(
-                ["worktree", "add", "--quiet", "--no-track", "-B", branch, str(dest), start],
-                mirror,
+            _mirror_git(
+                mirror, "worktree", "add", "--quiet", "--no-track", "-B", branch, str(dest), start
             )
         except GitError as error:
             if "already checked out" in error.stderr or "already used by worktree" in error.stderr:
@@ -91,20 +126,55 @@ def prepare_worktree(
                     "wait for that session to end, or remove its worktree"
                 ) from error
             raise
+        git_dir = _admin_dir(mirror, dest)
     log.info("worktree %s on %s from %s", dest, branch, start[:12])
     return Worktree(
-        mirror=mirror, path=dest, branch=branch, base_sha=base_sha, remote_sha=remote_sha
+        mirror=mirror,
+        path=dest,
+        git_dir=git_dir,
+        branch=branch,
+        base_sha=base_sha,
+        remote_sha=remote_sha,
+    )
+
+
+def open_checkout(path: Path, *, base_sha: str | None = None) -> Worktree:
+    """A plain clone at `path` (its `.git` a directory, as `actions/checkout` makes it) as a
+    `Worktree` on its current branch; `base_sha` defaults to its HEAD. Call before any session
+    command runs: the git dir is fixed here. `remove()` leaves the checkout in place."""
+    path = path.resolve()
+    git_dir = path / ".git"
+    if git_dir.is_symlink() or not git_dir.is_dir():
+        raise ValueError(f"{path} is not the top of a clone (no .git directory)")
+    branch = run_git(["symbolic-ref", "--short", "HEAD"], path, git_dir=git_dir).strip()
+    head = run_git(["rev-parse", "HEAD"], path, git_dir=git_dir).strip()
+    return Worktree(
+        mirror=None,
+        path=path,
+        git_dir=git_dir,
+        branch=branch,
+        base_sha=base_sha or head,
+        remote_sha=None,
     )
 
 
 class Worktree:
-    """A session's checkout. `base_sha` is where its own work starts."""
+    """A session's checkout. `base_sha` is where its own work starts; `git_dir` is the only git
+    metadata host git reads for it."""
 
     def __init__(
-        self, *, mirror: Path, path: Path, branch: str, base_sha: str, remote_sha: str | None
+        self,
+        *,
+        mirror: Path | None,
+        path: Path,
+        git_dir: Path,
+        branch: str,
+        base_sha: str,
+        remote_sha: str | None,
     ) -> None:
         self.mirror = mirror
         self.path = path
+        self.git_dir = git_dir
         self.branch = branch
         self.base_sha = base_sha
         # The remote branch as this session last knew it: the lease for a forced push.
@@ -119,20 +189,46 @@ class Worktree:
         auth: GitAuth | None = None,
         env: dict[str, str] | None = None,
         input: str | None = None,
+        protocols: Sequence[str] = (),
     ) -> str:
-        return run_git(list(args), self.path, auth=auth, env=env, input=input)
+        return run_git(
+            list(args),
+            self.path,
+            git_dir=self.git_dir,
+            work_tree=self.path,
+            protocols=protocols,
+            auth=auth,
+            env=env,
+            input=input,
+        )
+
+    def nested_repositories(self) -> list[str]:
+        """Directories below the root holding a `.git` of their own (never staged)."""
+        return find_nested_repositories(self.path)
+
+    def _pathspecs(self) -> list[str]:
+        return exclusion_pathspecs(self.nested_repositories())
 
     def head_sha(self) -> str:
         return self._git("rev-parse", "HEAD").strip()
 
     def has_changes(self) -> bool:
         """True when there is anything uncommitted (untracked files included, ignored not)."""
-        return bool(self._git("status", "--porcelain", "-z"))
+        return bool(
+            self._git(
+                "status", "--porcelain", "-z", "--ignore-submodules=all", "--", *self._pathspecs()
+            )
+        )
 
     def changed_files(self) -> list[str]:
-        """Paths that differ from `base_sha`: committed, uncommitted and untracked, sorted."""
-        tracked = self._git("diff", "--name-only", "--no-renames", "-z", self.base_sha, "--")
-        untracked = self._git("ls-files", "--others", "--exclude-standard", "-z")
+        """Paths that differ from `base_sha`: committed, uncommitted and untracked, sorted.
+        Nested repositories are not among them (they are never committed)."""
+        specs = self._pathspecs()
+        tracked = self._git(
+            "diff", "--name-only", "--no-renames", "--no-ext-diff", "--no-textconv",
+            "--ignore-submodules=all", "-z", self.base_sha, "--", *specs,
+        )  # fmt: skip
+        untracked = self._git("ls-files", "--others", "--exclude-standard", "-z", "--", *specs)
         return sorted({name for name in (tracked + untracked).split("\0") if name})
 
     def commits_since_base(self) -> list[CommitInfo]:
@@ -152,32 +248,36 @@ class Worktree:
         author: Identity,
         co_authors: Sequence[Identity],
         session_id: str,
-    ) -> str | None:
-        """Stage everything (honouring .gitignore) and commit; None when nothing changed.
+    ) -> CommitResult:
+        """Stage the worktree's files (honouring .gitignore) and commit them.
 
-        Author and committer are `author`; the message gets `Co-authored-by:` trailers for
-        `co_authors` and an `Autocoder-Session:` trailer. Hooks and signing are not run.
+        Nested repositories are left out and named in the result. Author and committer are
+        `author`; the message gets `Co-authored-by:` trailers for `co_authors` and an
+        `Autocoder-Session:` trailer. Hooks and signing are not run.
         """
         if not message.strip():
             raise ValueError("commit message is empty")
-        self._git("add", "--all")
-        if not self._git("diff", "--cached", "--name-only", "-z"):
-            return None
+        nested = tuple(self.nested_repositories())
+        self._git("add", "--all", "--", *exclusion_pathspecs(list(nested)))
+        staged = self._git(
+            "diff", "--cached", "--name-only", "--no-ext-diff", "--ignore-submodules=all", "-z"
+        )
+        if not staged:
+            return CommitResult(None, nested)
         trailer_args: list[str] = ["interpret-trailers", "--if-exists", "addIfDifferent"]
         for key, value in commit_trailers(tuple(co_authors), session_id):
             trailer_args += ["--trailer", f"{key}: {value}"]
         full_message = self._git(*trailer_args, input=message.strip() + "\n")
         self._git(
-            "-c",
-            "commit.gpgSign=false",
             "commit",
             "--quiet",
             "--no-verify",
+            "--untracked-files=no",
             "--file=-",
             input=full_message,
             env=author.env(),
         )
-        return self.head_sha()
+        return CommitResult(self.head_sha(), nested)
 
     def push(self, clone_url: str, auth: GitAuth, *, force: bool = False) -> str:
         """Push the branch head to `clone_url` (by URL, token in a header); return its sha.
@@ -194,7 +294,7 @@ class Worktree:
             args.append(f"--force-with-lease={target}:{self._remote_sha or ''}")
         args += [clone_url, f"{sha}:{target}"]
         try:
-            self._git(*args, auth=auth)
+            self._git(*args, auth=auth, protocols=(url_scheme(clone_url),))
         except PushRejected:
             raise
         except GitError as error:
@@ -215,17 +315,37 @@ class Worktree:
     def remove(self) -> None:
         """Remove the worktree directory and its registration; safe to call again.
 
-        The local branch stays in the mirror (a way back to unpushed commits); the next
-        session for the same issue resets it.
+        The directory is deleted here (symlinks not followed), not by `git worktree remove`,
+        which would run `git status` in it; then `git worktree prune` drops the registration
+        (and with it the sandbox's scratch git dir). The local branch stays in the mirror (a
+        way back to unpushed commits); the next session for the same issue resets it. For a
+        plain clone (`open_checkout`) only the sandbox's scratch git dir is removed.
         """
+        if self.mirror is None:
+            shutil.rmtree(self.git_dir / VIEW_DIR, ignore_errors=True)
+            return
         with mirror_lock(self.mirror):
-            if self.path.exists():
-                try:
-                    run_git(["worktree", "remove", "--force", str(self.path)], self.mirror)
-                except GitError as error:
-                    if "is not a working tree" not in error.stderr:
-                        raise
-            run_git(["worktree", "prune"], self.mirror)
+            if self.path.exists() or self.path.is_symlink():
+                _delete_tree(self.path)
+            _mirror_git(self.mirror, "worktree", "prune")
+
+
+def _delete_tree(path: Path) -> None:
+    """Delete `path` and everything below it, even directories a session made read-only."""
+    if path.is_symlink() or not path.is_dir():
+        path.unlink(missing_ok=True)
+        return
+    try:
+        shutil.rmtree(path)
+        return
+    except OSError:
+        pass
+    for directory, _, _ in os.walk(path, followlinks=False):
+        try:
+            os.chmod(directory, 0o700)
+        except OSError:
+            continue
+    shutil.rmtree(path)
 
 
 def _rejection(porcelain: str) -> str | None:

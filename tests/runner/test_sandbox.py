@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from runner.sandbox import CommandResult, Sandbox, SandboxUnavailable, clean_environment
-from runner.sandbox.bwrap import GitLayout, bwrap_argv, find_git_layout
+from runner.sandbox.bwrap import bwrap_argv
+from runner.workspace.sandbox_git import SANDBOX_GIT_DIR, SANDBOX_OBJECTS, prepare_sandbox_git
 
 needs_bwrap = pytest.mark.skipif(
     shutil.which("bwrap") is None,
@@ -182,7 +183,9 @@ def test_git_works_but_hooks_and_config_are_read_only(worktree: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert result.output.split()[-1] == "2"
-    assert git("log", "-1", "--format=%s", cwd=worktree).strip() == "change"
+    # The model's commit lives in the sandbox's scratch git dir; the host's branch is untouched.
+    assert git("log", "-1", "--format=%s", cwd=worktree).strip() == "init"
+    assert run(sandbox, "git log -1 --format=%s").output.strip() == "change"
     common = Path(git("rev-parse", "--git-common-dir", cwd=worktree).strip())
     common = common if common.is_absolute() else (worktree / common).resolve()
     for target in (common / "hooks" / "pre-commit", common / "config", worktree / ".git"):
@@ -376,18 +379,20 @@ def test_clean_environment_has_defaults() -> None:
 
 def test_bwrap_argv_layout(worktree: Path) -> None:
     wt = worktree.resolve()
-    layout = find_git_layout(wt)
-    assert layout.dotgit == wt / ".git" and layout.gitdir is not None and layout.common is not None
-    assert layout.gitdir.is_relative_to(layout.common)
+    layout = prepare_sandbox_git(wt)
+    assert layout is not None and layout.dotgit == wt / ".git" and layout.pointer is not None
+    assert not layout.scratch.is_relative_to(wt) and layout.objects == layout.common / "objects"
     argv = bwrap_argv(["bash", "-c", "true"], bwrap="bwrap", worktree=wt, network=False, git=layout)
     joined = " ".join(argv)
     assert "--unshare-net" in argv and "--unshare-pid" in argv and "--die-with-parent" in argv
     assert "--cap-drop ALL" in joined and "--new-session" in argv
     assert "--ro-bind / /" in joined and "--tmpfs /tmp" in joined
     assert f"--bind {wt} {wt}" in joined
-    assert f"--bind {layout.common} {layout.common}" in joined
-    assert f"--ro-bind {layout.common / 'config'} " in joined
-    assert f"--ro-bind {wt / '.git'} {wt / '.git'}" in joined
+    # the host's git metadata is never bound writable: a scratch git dir stands in for it
+    assert f"--bind {layout.common} " not in joined
+    assert f"--bind {layout.scratch} {SANDBOX_GIT_DIR}" in joined
+    assert f"--ro-bind {layout.objects} {SANDBOX_OBJECTS}" in joined
+    assert f"--ro-bind {layout.pointer} {wt / '.git'}" in joined
     # other worktrees next to this one are hidden before this one is bound back
     assert joined.index(f"--tmpfs {wt.parent} ") < joined.index(f"--bind {wt} ")
     assert argv[-4:] == ["--", "bash", "-c", "true"]
@@ -396,9 +401,7 @@ def test_bwrap_argv_layout(worktree: Path) -> None:
 
 
 def test_bwrap_argv_without_git(tmp_path: Path) -> None:
-    argv = bwrap_argv(
-        ["true"], bwrap="bwrap", worktree=tmp_path, network=False, git=GitLayout(None, None, None)
-    )
+    argv = bwrap_argv(["true"], bwrap="bwrap", worktree=tmp_path, network=False, git=None)
     assert f"--bind {tmp_path} {tmp_path}" in " ".join(argv)
 
 

@@ -245,11 +245,25 @@ def test_run_git_times_out_on_a_silent_remote(tmp_path: Path) -> None:
             run_git(
                 ["ls-remote", f"http://127.0.0.1:{port}/a/b.git"],
                 tmp_path,
+                protocols=("http",),
                 auth=GitAuth(TOKEN),
                 timeout=1.5,
             )
     assert time.monotonic() - started < 10
     assert failed.value.returncode is None and "timed out" in str(failed.value)
+
+
+def test_run_git_allows_only_the_protocols_named(tmp_path: Path) -> None:
+    """Host git reaches a remote only through the one URL's scheme it was given."""
+    bare = tmp_path / "r.git"
+    run_git(["init", "--bare", "--quiet", str(bare)], tmp_path)
+    with pytest.raises(GitError) as refused:
+        run_git(["ls-remote", bare.as_uri()], tmp_path)
+    assert "not allowed" in refused.value.stderr
+    run_git(["ls-remote", bare.as_uri()], tmp_path, protocols=("file",))
+    with pytest.raises(GitError):
+        run_git(["ls-remote", f"ext::sh -c touch% {tmp_path}/x"], tmp_path, protocols=("file",))
+    assert not (tmp_path / "x").exists()
 
 
 def test_run_git_changes_nothing_in_os_environ(tmp_path: Path) -> None:
@@ -420,7 +434,7 @@ def test_commit_all_with_trailers_and_the_app_identity(
         mirror, base_branch="main", branch="autocoder/issue-5", existing_branch=False,
         dest=tmp_path / "s1",
     )  # fmt: skip
-    assert tree.commit_all("nothing", author=APP, co_authors=[PERSON], session_id="s-1") is None
+    assert tree.commit_all("nothing", author=APP, co_authors=[PERSON], session_id="s-1").sha is None
 
     (tree.path / ".gitignore").write_text("*.log\nbuild/\n")
     (tree.path / "debug.log").write_text("noise\n")
@@ -436,7 +450,7 @@ def test_commit_all_with_trailers_and_the_app_identity(
     before = dict(os.environ)
     sha = tree.commit_all(
         "Add widgets\n\nImplements #5.", author=APP, co_authors=[PERSON], session_id="sess-42"
-    )
+    ).sha
     assert dict(os.environ) == before
     assert sha is not None and sha == tree.head_sha()
     assert not tree.has_changes()
@@ -458,7 +472,7 @@ def test_commit_all_with_trailers_and_the_app_identity(
         author=APP,
         co_authors=[PERSON, Identity("Bob <b>", "bob@example.com\n")],
         session_id="sess-42",
-    )
+    ).sha
     body = git("log", "-1", "--format=%B", cwd=tree.path)
     assert body.count("Co-authored-by: Ada Lovelace") == 1
     assert "Co-authored-by: Bob b <bob@example.com>\n" in body
@@ -478,7 +492,7 @@ def test_push_moves_the_remote_branch_and_a_new_session_picks_it_up(
         mirror, base_branch="main", branch=branch, existing_branch=False, dest=tmp_path / "s1"
     )
     (first.path / "w.txt").write_text("one\n")
-    sha = first.commit_all("One", author=APP, co_authors=[PERSON], session_id="a")
+    sha = first.commit_all("One", author=APP, co_authors=[PERSON], session_id="a").sha
     assert first.push(url, auth) == sha == remote_sha(origin, branch)
     assert all(request.authorized for request in server.requests)
     first.remove()
@@ -496,7 +510,7 @@ def test_push_moves_the_remote_branch_and_a_new_session_picks_it_up(
     assert [c.subject for c in second.commits_since_base()] == ["One"]
     assert (second.path / "w.txt").read_text() == "one\n"
     (second.path / "w.txt").write_text("two\n")
-    again = second.commit_all("Two", author=APP, co_authors=[PERSON], session_id="b")
+    again = second.commit_all("Two", author=APP, co_authors=[PERSON], session_id="b").sha
     assert second.push(url, auth) == again == remote_sha(origin, branch)
     assert git("rev-parse", f"{again}~1", cwd=origin).strip() == sha
 
@@ -537,7 +551,7 @@ def test_non_fast_forward_push_is_rejected_and_force_is_a_lease(
         mirror, base_branch="main", branch=branch, existing_branch=False, dest=tmp_path / "s2"
     )
     (tree.path / "ours.txt").write_text("2\n")
-    sha = tree.commit_all("Ours again", author=APP, co_authors=[], session_id="y")
+    sha = tree.commit_all("Ours again", author=APP, co_authors=[], session_id="y").sha
     assert tree.push(url, auth, force=True) == sha == remote_sha(origin, branch)
 
 
@@ -604,7 +618,7 @@ def test_mirror_updates_while_sessions_hold_branches(
         dest=tmp_path / "b",
     )  # fmt: skip
     (local.path / "b").write_text("b\n")
-    unpushed = local.commit_all("B", author=APP, co_authors=[], session_id="b")
+    unpushed = local.commit_all("B", author=APP, co_authors=[], session_id="b").sha
 
     upstream_commit(origin, "autocoder/issue-1", {"c": "c\n"}, "review fix", start="main")
     cache.update(url, auth)
