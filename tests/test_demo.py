@@ -109,3 +109,22 @@ def test_interactive_demo_serves_its_links_until_ctrl_c_stops_everything() -> No
             process.kill()
             process.wait(10)
         os.close(primary)
+
+
+@pytest.mark.slow
+def test_demo_exits_non_zero_when_the_session_fails(tmp_path: Path) -> None:
+    script = tmp_path / "refused.json"
+    script.write_text('{"turns": [{"text": "never", "fault": {"status": 401, "times": 5}}]}')
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.demo", "--engine", "openai", "--script", str(script)],
+        cwd=ROOT,
+        env=demo_env(CI="true"),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=280,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Check run 'autocoder' completed: failure" in done.stdout
+    assert "**autocoder**: ❌ failed" in done.stdout
+    assert "Finished without success: pull request (none), check run failure" in done.stdout

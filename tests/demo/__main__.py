@@ -9,6 +9,7 @@ status 0 when a pull request was opened and the check run concluded `success`, e
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -95,10 +96,18 @@ class Demo:
         return True
 
 
-def run(engine: Engine, *, stay: bool, timeout: float, state_dir: Path, out: TextIO) -> int:
+def run(
+    engine: Engine,
+    *,
+    stay: bool,
+    timeout: float,
+    state_dir: Path,
+    out: TextIO,
+    script: Path | None = None,
+) -> int:
     print(f"autocoder demo: the {engine} engine, offline (state in {state_dir})", file=out)
     try:
-        with running_stack(engine, state_dir) as stack:
+        with running_stack(engine, state_dir, script) as stack:
             print(f"  GitHub emulator  {stack.emulator.base_url}", file=out)
             print(f"  scripted model   {stack.model.base_url}  ({stack.script})", file=out)
             print(f"  autocoder serve  {stack.serve_url}  (log: {stack.serve_log})", file=out)
@@ -173,26 +182,40 @@ def main(argv: list[str] | None = None) -> int:
         "--timeout", type=float, default=300.0, help="seconds to wait for the conclusion"
     )
     parser.add_argument(
+        "--script",
+        type=Path,
+        default=None,
+        help="the model's script (YAML or JSON, see tests/scripted_model/README.md); "
+        "default: tests/demo/scripts/<engine>.json",
+    )
+    parser.add_argument(
         "--state-dir",
         type=Path,
         default=None,
-        help="keep the emulator's repositories, the database and serve.log here "
-        "(default: a temporary directory, removed at the end)",
+        help="a new or empty directory to keep the emulator's repositories, the database and "
+        "serve.log in (default: a temporary directory, removed at the end)",
     )
     args = parser.parse_args(argv)
+    if args.script is not None and not args.script.is_file():
+        parser.error(f"--script {args.script}: no such file")
     stay = interactive(args.once, sys.stdin.isatty(), os.environ)
-    if args.state_dir is not None:
-        args.state_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        state_dir: Path = args.state_dir
+        if state_dir is None:
+            state_dir = Path(
+                stack.enter_context(tempfile.TemporaryDirectory(prefix="autocoder-demo-"))
+            )
+        elif state_dir.exists() and any(state_dir.iterdir()):
+            parser.error(f"--state-dir {state_dir} is not empty")
+        state_dir.mkdir(parents=True, exist_ok=True)
+        script = args.script.resolve() if args.script else None
         return run(
             args.engine,
             stay=stay,
             timeout=args.timeout,
-            state_dir=args.state_dir.resolve(),
+            state_dir=state_dir.resolve(),
             out=sys.stdout,
-        )
-    with tempfile.TemporaryDirectory(prefix="autocoder-demo-") as tmp:
-        return run(
-            args.engine, stay=stay, timeout=args.timeout, state_dir=Path(tmp), out=sys.stdout
+            script=script,
         )
 
 

@@ -165,8 +165,9 @@ def tail(log: Path, lines: int = 30) -> str:
 
 
 @contextmanager
-def running_stack(engine: Engine, state_dir: Path) -> Iterator[Stack]:
-    script = SCRIPTS / f"{engine}.json"
+def running_stack(engine: Engine, state_dir: Path, script: Path | None = None) -> Iterator[Stack]:
+    """Everything up and the demo world seeded; `script` defaults to `scripts/<engine>.json`."""
+    script = script or SCRIPTS / f"{engine}.json"
     with ExitStack() as stack:
         emulator = stack.enter_context(running_emulator(state_dir / "github"))
         model = stack.enter_context(running_model_server(model_kind(engine), script))
