@@ -161,7 +161,6 @@ _SPECS: dict[str, ArgSpec] = {
         write_opts=_s("-o --output -r --reject-file -d --directory -B --prefix"),
         written_at=0,
     ),
-    "ln": ArgSpec(positional="write", value_opts=_s("-S --suffix")),
     "unzip": ArgSpec(write_opts=_s("-d")),
     "diff": ArgSpec(value_opts=_s("-U -C --unified --context --label -L -I")),
     "du": ArgSpec(value_opts=_s("-d --max-depth --exclude -B --block-size")),

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 __all__ = ["Conditional", "read_conditional", "word_end"]
 
 _ARITHMETIC_OPS = frozenset({"-eq", "-ne", "-lt", "-le", "-gt", "-ge"})
-_OPERATOR_CHARS = frozenset("&|<>()")
+_OPERATOR_CHARS = frozenset("&|<>();")
 _SPACE = frozenset(" \t\n")
 _INTEGER = re.compile(r"^-?[0-9]+$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -112,7 +112,7 @@ def read_conditional(text: str, start: int) -> Conditional:
             return Conditional(len(text), (), "`[[` without a closing `]]`")
         if text[j] in _OPERATOR_CHARS:
             width = 2 if text[j : j + 2] in ("&&", "||") else 1
-            if text[j] in "&|" and width == 1:
+            if text[j] == ";" or (text[j] in "&|" and width == 1):
                 return Conditional(j, (), f"`{text[j]}` inside `[[ ]]`; use `&&` or `||`")
             words.append((j, j + width))
             j += width

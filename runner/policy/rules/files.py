@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 
-from runner.policy.arguments import spec_for
+from runner.policy.arguments import ArgSpec, spec_for
 from runner.policy.rules.generic import check_arguments
 from runner.policy.shell_text import Word, literal_word
 from runner.policy.walking import Cwds, Refused, Walker
@@ -20,6 +20,8 @@ __all__ = ["chmod", "copy", "link", "rg", "rm", "tar"]
 
 _SETUID = re.compile(r"[+=][rwxXtugo]*s")
 _TAR_VALUE_LETTERS = frozenset("fCTXIFbgKNVLH")
+# `ln`'s positionals are checked by `link` itself: a symlink's target is relative to the link.
+_LN = ArgSpec(positional="free", value_opts=frozenset({"-S", "--suffix"}))
 
 
 def rm(w: Walker, name: str, args: list[Word], cwds: Cwds) -> Cwds:
@@ -96,12 +98,13 @@ def copy(w: Walker, name: str, args: list[Word], cwds: Cwds) -> Cwds:
 
 def link(w: Walker, name: str, args: list[Word], cwds: Cwds) -> Cwds:
     """`ln [-s] TARGET... [LINK|DIR]`: the link is written; its target must stay inside too."""
-    positionals, seen = check_arguments(w, name, args, cwds, spec_for(name))
+    positionals, seen = check_arguments(w, name, args, cwds, _LN)
     symbolic = "-s" in seen or "--symbolic" in seen
     targets, dest = _targets(args, positionals)
     if dest is None and targets:
         dest = literal_word(".")
     if dest is not None:
+        w.check_word(name, dest, cwds, write=True, strict=True)
         _landing(w, name, targets, dest, cwds)
     link_dir = "."
     if dest is not None and dest.literal is not None and len(targets) == 1:
