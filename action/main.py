@@ -30,10 +30,18 @@ from action.outcome import (
     build_outputs,
     error_message,
     exit_code,
+    sandbox_annotation,
     session_advice,
 )
 from action.settings import ActionSettings, bot_login, load_runner_settings
-from action.workflow_commands import annotation, mask_commands, neutralize, output_entries
+from action.workflow_commands import (
+    annotation,
+    in_github_actions,
+    mask_commands,
+    neutralize,
+    output_entries,
+    plain_annotation,
+)
 from autocoder.commands.errors import settings_error_message
 from runner.bootstrap import SetupError, github_credentials, make_engine, session_deps
 from runner.decide import Action, Decision, Rules, authorize, decide
@@ -72,15 +80,21 @@ _NOT_IN_THE_ACTION = {
 @dataclass
 class Console:
     """The step's log (stdout, where the runner also reads workflow commands). Secrets are
-    masked before anything else is written; untrusted lines are defused."""
+    masked before anything else is written; untrusted lines are defused.
+
+    Workflow commands are written only inside GitHub Actions (`in_actions`): anywhere else an
+    `::add-mask::` line would print the secret itself, so there secrets are only redacted from
+    what is written, and annotations become plain lines."""
 
     write: Callable[[str], None]
     masked: set[str] = field(default_factory=set)
+    in_actions: bool = False
 
     def mask(self, values: Iterable[str | None]) -> None:
         fresh = [v for v in values if v and v not in self.masked]
-        for line in mask_commands(fresh):
-            self.write(line)
+        if self.in_actions:
+            for line in mask_commands(fresh):
+                self.write(line)
         self.masked.update(fresh)
 
     def redact(self, text: str) -> str:
@@ -94,8 +108,13 @@ class Console:
     def line(self, text: str) -> None:
         self.write(neutralize(self.redact(text)))
 
-    def command(self, text: str) -> None:
-        self.write(text)
+    def annotate(self, level: str, message: str, *, title: str | None = None) -> None:
+        """An annotation on the run inside Actions; a plain (redacted) line elsewhere."""
+        message = self.redact(message)
+        if self.in_actions:
+            self.write(annotation(level, message, title=title))
+        else:
+            self.write(neutralize(plain_annotation(level, message, title=title)))
 
 
 def _print(text: str) -> None:
@@ -105,7 +124,7 @@ def _print(text: str) -> None:
 def run_action(environ: Mapping[str, str], write: Callable[[str], None] = _print) -> int:
     """Run the step; return its exit code. `environ` must be the process environment (the
     runner's settings are read from it)."""
-    console = Console(write)
+    console = Console(write, in_actions=in_github_actions(environ))
     console.mask(environ.get(name) for name in SECRET_VARIABLES)
     progress: list[str] = []
     try:
@@ -292,13 +311,18 @@ def _advice(error: Exception) -> str:
 def _report(outcome: ActionOutcome, environ: Mapping[str, str], console: Console) -> None:
     message = error_message(outcome)
     if message is not None:
-        console.command(annotation("error", console.redact(message), title="autocoder"))
+        console.annotate("error", message, title="autocoder")
+    sandbox = sandbox_annotation(outcome)
+    if sandbox is not None:
+        console.annotate(sandbox[0], sandbox[1], title="autocoder sandbox")
     outputs = build_outputs(outcome)
     console.line(f"conclusion: {outputs['conclusion']}")
     if outputs["pr_url"]:
         console.line(f"pull request: {outputs['pr_url']}")
     if outcome.status is Status.SKIPPED:
         console.line(f"nothing to do: {outcome.reason}")
+    if not console.in_actions:  # the job summary and step outputs are files of an Actions job
+        return
     _append(environ.get("GITHUB_STEP_SUMMARY"), console.redact(build_job_summary(outcome)))
     _append(
         environ.get("GITHUB_OUTPUT"),

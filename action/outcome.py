@@ -123,6 +123,25 @@ def error_message(outcome: ActionOutcome) -> str | None:
     return text
 
 
+BUBBLEWRAP_HOWTO = (
+    "on GitHub's Ubuntu runners this Action installs it itself (`sudo apt-get install -y "
+    "bubblewrap`); on a self-hosted runner, install the `bubblewrap` package, and where user "
+    "namespaces are restricted (Ubuntu 24.04: "
+    "`sysctl kernel.apparmor_restrict_unprivileged_userns`) allow them for `bwrap`"
+)
+
+
+def sandbox_annotation(outcome: ActionOutcome) -> tuple[str, str] | None:
+    """(level, text) of the annotation saying that commands ran unconfined (a warning) or could
+    not run at all for want of a sandbox (an error, with how to install bubblewrap)."""
+    notice = outcome.result.sandbox_notice if outcome.result is not None else None
+    if not notice:
+        return None
+    if notice.startswith("commands unavailable"):
+        return "error", f"{notice}. To give the model commands: {BUBBLEWRAP_HOWTO}."
+    return "warning", notice
+
+
 def _fence(text: str) -> str:
     """`text` in a code block whose fence is longer than any run of backticks inside it."""
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
@@ -155,6 +174,8 @@ def _session_lines(result: SessionResult) -> list[str]:
         ),
     ]
     lines = ["| | |", "| --- | --- |", *(f"| {name} | {value} |" for name, value in rows)]
+    if result.sandbox_notice:
+        lines += ["", f"> ⚠️ {result.sandbox_notice}"]
     if result.error:
         lines += ["", f"> {result.error}"]
     if result.summary.strip():

@@ -9,6 +9,11 @@
   value as long as the delimiter does not occur in it.
 - Untrusted text (the model's words, issue titles) must not start a log line with `::`, or the
   runner would take it as a command: `neutralize` defuses such lines.
+
+Workflow commands mean something only to the Actions runner: elsewhere (`GITHUB_ACTIONS` is not
+`true`) a `::add-mask::` line prints the very secret it was meant to hide. So the Action writes
+them only inside Actions (`in_github_actions`); elsewhere it prints plain messages
+(`plain_annotation`) and never a secret.
 """
 
 from __future__ import annotations
@@ -20,6 +25,18 @@ from collections.abc import Iterable, Mapping
 _COMMAND_START = re.compile(r"^\s*(::|##\[)")
 _LINE_BREAK = re.compile(r"(\r\n|\r|\n)")
 MIN_MASK_LENGTH = 4  # masking shorter strings would blank out ordinary words
+
+
+def in_github_actions(environ: Mapping[str, str]) -> bool:
+    """Whether this process is a step of a GitHub Actions job (the runner sets GITHUB_ACTIONS)."""
+    return environ.get("GITHUB_ACTIONS", "").strip().lower() == "true"
+
+
+def plain_annotation(level: str, message: str, *, title: str | None = None) -> str:
+    """What `annotation` says, as an ordinary log line for a terminal or another CI."""
+    if level not in ("error", "warning", "notice"):
+        raise ValueError(f"unknown annotation level {level!r}")
+    return f"{title}: {level}: {message}" if title else f"{level}: {message}"
 
 
 def escape_data(text: str) -> str:

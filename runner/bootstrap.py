@@ -80,4 +80,5 @@ def session_deps(
         draft=settings.draft,
         work_dir=settings.work_dir,
         echo=echo,
+        sandbox=settings.sandbox,
     )

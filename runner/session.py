@@ -31,7 +31,7 @@ from runner.repo_config import RepoConfig, RepoConfigError, load_repo_config
 from runner.reporting.reporter import CheckRunObserver, SessionReporter
 from runner.reporting.summary import Report
 from runner.reporting.texts import build_pull_request_body, build_pull_request_title
-from runner.sandbox import Sandbox
+from runner.sandbox import Sandbox, SandboxMode
 from runner.task import CommandRecord, Conclusion, SessionResult, Task, TaskKind, Usage
 from runner.workspace import (
     GitAuth,
@@ -65,6 +65,7 @@ class SessionDeps:
     echo: Callable[[str], None] = lambda line: None
     check_run_observer: CheckRunObserver | None = None  # told of check runs opened, concluded
     progress_interval_s: float = 10.0
+    sandbox: SandboxMode = SandboxMode.AUTO  # AUTOCODER_SANDBOX: without a sandbox, no commands
 
 
 @dataclass
@@ -238,8 +239,10 @@ async def _run_engine(
     guidance, config, problem = _load_guidance(worktree.path)
     if problem:
         reporter.say(f"⚠️ {problem} (using defaults)")
-    sandbox = Sandbox(worktree.path, network=config.network).describe()
-    reporter.say(sandbox)
+    status = Sandbox(worktree.path, network=config.network, mode=deps.sandbox).status
+    sandbox = status.describe()
+    reporter.say(("⚠️ " if status.notice() else "") + sandbox)
+    reporter.set_sandbox_notice(status.notice())
     guard = LimitGuard(task.limits)
     request = EngineRequest(
         session_id=session_id,
@@ -250,6 +253,7 @@ async def _run_engine(
         model=deps.model,
         allowed_commands=tuple(config.allowed_commands),
         network=config.network,
+        sandbox=deps.sandbox,
     )
     outcome = await _drive_engine(task, deps, request, reporter, cancel)
     outcome.usage = guard.usage()
@@ -408,6 +412,7 @@ async def _conclude(
         duration_s=report.duration_s,
         commands=tuple(outcome.commands),
         error=outcome.error,
+        sandbox_notice=reporter.sandbox_notice,
     )
 
 

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from runner.sandbox.mode import SandboxMode, parse_sandbox_mode
 from runner.task import Limits
 
 
@@ -50,11 +51,24 @@ class RunnerSettings(BaseSettings):
     draft: bool = True
     commit_name: str = "autocoder[bot]"
     commit_email: str = "autocoder[bot]@users.noreply.github.com"
+    sandbox: SandboxMode = Field(
+        default=SandboxMode.AUTO,
+        description=(
+            "auto: commands need bubblewrap (none run without it); container: the session's "
+            "container is the sandbox (set by the container executor); off: run commands "
+            "unconfined (the operator's explicit choice, stated in every report)"
+        ),
+    )
 
     @field_validator("github_api_url", "base_url", "anthropic_base_url")
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
+
+    @field_validator("sandbox", mode="before")
+    @classmethod
+    def _sandbox_mode(cls, value: object) -> SandboxMode:
+        return parse_sandbox_mode(value if isinstance(value, str | SandboxMode) else str(value))
 
     def limits(self) -> Limits:
         return Limits(

@@ -117,3 +117,4 @@ class SessionResult:
     duration_s: float = 0.0
     commands: tuple[CommandRecord, ...] = ()
     error: str | None = None
+    sandbox_notice: str | None = None  # commands ran unconfined, or none could run: why

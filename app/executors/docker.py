@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
@@ -34,6 +34,7 @@ from app.executors.local import child_env
 log = logging.getLogger(__name__)
 
 DEFAULT_IMAGE = "autocoder:latest"
+SANDBOX_ENV = "AUTOCODER_SANDBOX"  # runner.settings: `container` = the container is the sandbox
 LABEL_JOB = "autocoder.job"
 LABEL_ATTEMPT = "autocoder.attempt"
 LABEL_WORKER = "autocoder.worker"
@@ -158,6 +159,8 @@ class DockerExecutor:
         return docker_run_command(spec, self.options, database_url=self.database_url)
 
     def launch(self, spec: LaunchSpec) -> DockerSession:
+        # The container is the session's sandbox (bubblewrap inside it is used when it works).
+        spec = replace(spec, env={**spec.env, SANDBOX_ENV: "container"})
         log_file: IO[bytes] | None = None
         if spec.log_path is not None:
             spec.log_path.parent.mkdir(parents=True, exist_ok=True)

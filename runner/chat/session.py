@@ -24,6 +24,7 @@ from runner.chat.plugins import plugin_tools
 from runner.chat.provider import ChatProvider, ProviderSettings, make_provider
 from runner.chat.repl import Repl, TurnRunner
 from runner.chat.tls import ssl_context
+from runner.sandbox import parse_sandbox_mode
 from runner.tools import Toolbox, ToolSpec, default_tools
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,11 @@ def build_session(
     auth = build_auth(config, provider_of_auth, environ)
     provider = make_provider(engine, provider_settings(config, auth))
     approvals = CommandApprovals(_asker(io), allow_all=allow_all)
-    toolbox = Toolbox.for_worktree(worktree, confirm=approvals.confirm)
+    # Fail closed as the runner does: without bubblewrap no command tool, unless the person at
+    # the terminal sets AUTOCODER_SANDBOX=off for their own machine (the banner then says so).
+    sandbox_mode = parse_sandbox_mode(environ.get("AUTOCODER_SANDBOX"))
+    toolbox = Toolbox.for_worktree(worktree, confirm=approvals.confirm, sandbox_mode=sandbox_mode)
+    sandbox_notice = toolbox.sandbox.status.notice()
     registry = default_tools(toolbox)
     for tool in [*plugin_tools(toolbox), *extra_tools]:
         registry.register(tool, replace=True)
@@ -107,7 +112,8 @@ def build_session(
         io,
         runner,
         explain=lambda message: explain_failure(message, config, auth.mode),
-        banner=_banner(config, engine, conversation),
+        banner=_banner(config, engine, conversation)
+        + (f"\n⚠️ {sandbox_notice}" if sandbox_notice else ""),
     )
     return ChatSession(responder, runner, repl, config, auth, provider)
 

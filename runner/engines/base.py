@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Protocol
 
 from runner.limits import LimitGuard
+from runner.sandbox.mode import SandboxMode
 from runner.task import CommandRecord
 
 
@@ -56,6 +57,8 @@ class EngineRequest:
     model: str | None = None
     allowed_commands: tuple[str, ...] = ()  # the repository's additions to the allowlist
     network: bool = False  # whether sandboxed commands may reach the network
+    # Without a working sandbox the engine offers no command tool, unless this says otherwise.
+    sandbox: SandboxMode = SandboxMode.AUTO
 
 
 @dataclass

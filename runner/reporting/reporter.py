@@ -90,7 +90,20 @@ class SessionReporter:
     lines: list[str] = field(default_factory=list)
     check_runs_unavailable: bool = False
     observer: CheckRunObserver | None = None
+    # Said in every report (check run summary, status comment) when commands run unconfined or
+    # not at all (no working sandbox); None when they run under bubblewrap.
+    sandbox_notice: str | None = None
     _dirty: bool = False
+
+    def set_sandbox_notice(self, notice: str | None) -> None:
+        self.sandbox_notice = notice
+        self._dirty = True
+
+    def _with_notice(self, text: str | None) -> str | None:
+        if self.sandbox_notice is None:
+            return text
+        warning = f"⚠️ {self.sandbox_notice}"
+        return f"{text}\n\n{warning}" if text else warning
 
     # -- the issue ---------------------------------------------------------------------------
     def acknowledge(self) -> None:
@@ -103,7 +116,7 @@ class SessionReporter:
             state,
             check_run_url=self.check_run_url,
             pull_request_url=self.pull_request_url,
-            detail=detail,
+            detail=self._with_notice(detail),
         )
         if self.comment_id is None:
             marker = status_comment_marker(self.issue_number)
@@ -196,7 +209,7 @@ class SessionReporter:
                 self.repository,
                 self.check_run_id or 0,
                 title="Working on it",
-                summary=f"autocoder is working on #{self.issue_number}.",
+                summary=self._with_notice(f"autocoder is working on #{self.issue_number}."),
                 text=build_progress_text(self.lines),
             )
         )
@@ -209,7 +222,7 @@ class SessionReporter:
                 status="completed",
                 conclusion=report.conclusion.value,
                 title=conclusion_title(report),
-                summary=build_summary(report),
+                summary=self._with_notice(build_summary(report)),
                 text=build_text(report),
                 actions=ACTIONS_DONE,
             )

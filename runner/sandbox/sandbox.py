@@ -1,9 +1,11 @@
-"""`Sandbox`: run one (already judged) shell command in the worktree, confined when it can be.
+"""`Sandbox`: run one (already judged) shell command in the worktree, confined, or not at all.
 
 Under bubblewrap the command sees a read-only system, no network, a private /tmp and HOME, the
-worktree writable, and no secrets (see `runner.sandbox.bwrap`). Without bubblewrap it still
-runs with a cleaned environment, a temporary HOME, in its own process group and with the same
-time and output limits, and the result says `sandboxed=False`.
+worktree writable, and no secrets (see `runner.sandbox.bwrap`). Without bubblewrap it fails
+closed: `run` raises `SandboxUnavailable`, unless the mode (`runner.sandbox.mode`) says the
+container is the sandbox or the operator turned it off. Then the command still runs with a
+cleaned environment, a temporary HOME, in its own process group and with the same time and
+output limits, and the result says `sandboxed=False`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 
 from runner.sandbox.bwrap import bwrap_argv, home_secrets
 from runner.sandbox.environment import SANDBOX_HOME, SANDBOX_TMP, clean_environment
+from runner.sandbox.mode import INSTALL_HINT, SandboxMode, SandboxStatus, parse_sandbox_mode
 from runner.sandbox.process import run_process
 from runner.workspace.sandbox_git import prepare_sandbox_git
 
@@ -28,11 +31,9 @@ __all__ = ["CommandResult", "Sandbox", "SandboxUnavailable"]
 
 log = logging.getLogger(__name__)
 
-INSTALL_HINT = "apt-get install bubblewrap"
-
 
 class SandboxUnavailable(RuntimeError):
-    """bubblewrap was required (`use_bwrap=True`) but is missing or does not work here."""
+    """No working sandbox here, and the mode does not let commands run without one."""
 
 
 @dataclass(frozen=True)
@@ -79,34 +80,34 @@ class Sandbox:
         network: bool = False,
         timeout_s: float = 120,
         output_limit: int = 50_000,
-        use_bwrap: bool | None = None,
+        mode: SandboxMode | str = SandboxMode.AUTO,
         hidden_paths: Sequence[Path] = (),
     ) -> None:
-        """`use_bwrap`: True requires bubblewrap (raises `SandboxUnavailable` without it), False
-        runs unconfined, None (default) uses it when `bwrap` is on PATH and works.
+        """`mode` (`runner.sandbox.mode`): `auto` requires bubblewrap (without it `run` raises
+        `SandboxUnavailable`), `container` uses it when it works and else runs commands in the
+        container, `off` never uses it (commands run unconfined).
         `hidden_paths`: more files or directories to hide from commands (say, the app's key)."""
         self.worktree = worktree.resolve()
         self.network = network
         self.timeout_s = timeout_s
         self.output_limit = output_limit
         self.hidden_paths = tuple(Path(p) for p in hidden_paths)
+        self.mode = parse_sandbox_mode(mode)
         self._bwrap: str | None = None
-        self._why_off = "disabled by configuration"
-        if use_bwrap is False:
-            return
-        found = shutil.which("bwrap")
-        if found is None:
-            self._why_off = f"bwrap not found ({INSTALL_HINT})"
-        else:
-            problem = self._probe(found)
-            if problem is None:
-                self._bwrap = found
+        problem: str | None = "not used (AUTOCODER_SANDBOX=off)"
+        if self.mode is not SandboxMode.OFF:
+            found = shutil.which("bwrap")
+            if found is None:
+                problem = f"bwrap not found ({INSTALL_HINT})"
             else:
-                self._why_off = f"bwrap does not work here: {problem}"
-        if use_bwrap and self._bwrap is None:
-            raise SandboxUnavailable(f"bubblewrap is required but {self._why_off}")
-        if self._bwrap is None:
-            log.warning("sandbox off: %s; commands run unconfined", self._why_off)
+                problem = self._probe(found)
+                if problem is None:
+                    self._bwrap = found
+                else:
+                    problem = f"bwrap does not work here: {problem}"
+        self.status = SandboxStatus(self.mode, problem, network=network)
+        if not self.status.confined_by_bwrap:
+            log.warning("%s", self.status.describe())
 
     def _probe(self, bwrap: str) -> str | None:
         """Why bubblewrap cannot run a trivial command with our options here, or None."""
@@ -129,21 +130,21 @@ class Sandbox:
         """True when commands run under bubblewrap."""
         return self._bwrap is not None
 
+    @property
+    def commands_allowed(self) -> bool:
+        """False when there is no working sandbox and the mode does not allow running without."""
+        return self.status.commands_allowed
+
     def describe(self) -> str:
-        """One line for the report: how commands are confined."""
-        if not self.enabled:
-            return (
-                f"sandbox off: {self._why_off} — commands run unconfined "
-                "(environment still cleared of secrets)"
-            )
-        network = "network on" if self.network else "network off"
-        return (
-            f"bubblewrap: {network}, worktree writable, git hooks and config read-only, "
-            "rest read-only, credentials hidden, environment cleared"
-        )
+        """One line for the report: how commands are confined, or why none run."""
+        return self.status.describe()
 
     def run(self, command: str) -> CommandResult:
-        """Run `command` with `bash -c` in the worktree; never raises for the command's failure."""
+        """Run `command` with `bash -c` in the worktree; never raises for the command's failure.
+
+        Raises `SandboxUnavailable` (before anything runs) when commands are not allowed here."""
+        if not self.status.commands_allowed:
+            raise SandboxUnavailable(self.status.refusal())
         if self._bwrap is not None:
             env = clean_environment(os.environ, home=SANDBOX_HOME, tmpdir=SANDBOX_TMP)
             argv = bwrap_argv(

@@ -161,11 +161,13 @@ def _example(tool: ToolSpec) -> str:
 
 
 _STR = {"type": "string"}
+COMMAND_TOOL = "run_command"
 
 
 def default_tools(toolbox: Toolbox) -> ToolRegistry:
-    """read_file, write_file, edit_file, list_directory and run_command on `toolbox`."""
-    return ToolRegistry(
+    """read_file, write_file, edit_file, list_directory and run_command on `toolbox`; without
+    a working sandbox (`toolbox.commands_allowed` false), run_command is not offered."""
+    registry = ToolRegistry(
         [
             ToolSpec(
                 name="read_file",
@@ -244,7 +246,7 @@ def default_tools(toolbox: Toolbox) -> ToolRegistry:
                 summary_argument="path",
             ),
             ToolSpec(
-                name="run_command",
+                name=COMMAND_TOOL,
                 description=(
                     "Run a shell command in the repository root (tests, linters, git status...). "
                     "Commands outside the allowlist are refused with the reason; there is no "
@@ -263,3 +265,8 @@ def default_tools(toolbox: Toolbox) -> ToolRegistry:
             ),
         ]
     )
+    if not toolbox.commands_allowed:
+        return ToolRegistry(
+            spec for name in registry.names if name != COMMAND_TOOL and (spec := registry.get(name))
+        )
+    return registry

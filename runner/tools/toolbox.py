@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from runner.policy import CommandPolicy, judge_command, judge_path
-from runner.sandbox import Sandbox
+from runner.sandbox import Sandbox, SandboxMode, SandboxUnavailable
 from runner.task import CommandRecord
 from runner.tools.redact import redact, secret_values
 from runner.tools.result import ToolError, ToolResult
@@ -63,14 +63,21 @@ class Toolbox:
         network: bool = False,
         timeout_s: float = 120,
         confirm: ConfirmCommand | None = None,
+        sandbox_mode: SandboxMode | str = SandboxMode.AUTO,
     ) -> Toolbox:
         """The default policy and sandbox for `worktree`."""
         return cls(
             worktree,
             CommandPolicy.default(worktree, extra_commands=extra_commands),
-            Sandbox(worktree, network=network, timeout_s=timeout_s),
+            Sandbox(worktree, network=network, timeout_s=timeout_s, mode=sandbox_mode),
             confirm=confirm,
         )
+
+    @property
+    def commands_allowed(self) -> bool:
+        """Whether commands can run here at all (a working sandbox, or the operator's opt-out);
+        when not, the command tool is not offered and every command is refused."""
+        return self.sandbox.commands_allowed
 
     # -- files ---------------------------------------------------------------------------------
 
@@ -192,6 +199,10 @@ class Toolbox:
 
     def run_command(self, command: str) -> ToolResult:
         """Run a shell command in the sandbox, if the policy (or the person asked) allows it."""
+        if not self.sandbox.commands_allowed:  # fail closed: no sandbox, no command
+            reason = self.sandbox.status.refusal()
+            record = CommandRecord(command=command, exit_code=None, refused_reason=reason)
+            return ToolResult(False, f"command refused: {reason}", command=record)
         verdict = judge_command(command, self.policy)
         if not verdict.allowed:
             reason = verdict.reason or "not allowed"
@@ -199,7 +210,11 @@ class Toolbox:
                 record = CommandRecord(command=command, exit_code=None, refused_reason=reason)
                 return ToolResult(False, f"command refused: {reason}", command=record)
             log.info("command allowed by confirmation: %s", command)
-        result = self.sandbox.run(command)
+        try:
+            result = self.sandbox.run(command)
+        except SandboxUnavailable as error:
+            record = CommandRecord(command=command, exit_code=None, refused_reason=str(error))
+            return ToolResult(False, f"command refused: {error}", command=record)
         record = CommandRecord(
             command=command, exit_code=result.exit_code, timed_out=result.timed_out
         )

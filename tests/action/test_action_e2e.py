@@ -268,7 +268,7 @@ def test_not_an_actions_run_fails_with_what_to_set(tmp_path: Path) -> None:
         timeout=60,
     )
     assert done.returncode == 1
-    assert done.stdout.startswith("::error title=autocoder::")
+    assert done.stdout.startswith("autocoder: error: ")  # no workflow commands outside Actions
     assert "GITHUB_EVENT_NAME" in done.stdout
 
 

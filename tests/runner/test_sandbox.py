@@ -10,15 +10,25 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from runner.sandbox import CommandResult, Sandbox, SandboxUnavailable, clean_environment
+from runner.sandbox import (
+    CommandResult,
+    Sandbox,
+    SandboxMode,
+    SandboxStatus,
+    SandboxUnavailable,
+    clean_environment,
+    parse_sandbox_mode,
+)
 from runner.sandbox.bwrap import bwrap_argv
 from runner.workspace.sandbox_git import SANDBOX_GIT_DIR, SANDBOX_OBJECTS, prepare_sandbox_git
+from tests.runner.path_without_bwrap import path_without_bwrap
 
 needs_bwrap = pytest.mark.skipif(
     shutil.which("bwrap") is None,
@@ -135,16 +145,16 @@ def test_bwrap_is_used_and_described(worktree: Path) -> None:
 @needs_bwrap
 def test_network_is_cut_off(worktree: Path, listening_server: int) -> None:
     command = connect_command(listening_server)
-    outside = run(Sandbox(worktree, use_bwrap=False), command)
+    outside = run(Sandbox(worktree, mode="off"), command)
     assert outside.exit_code == 0 and "got ok" in outside.output  # the server is reachable
-    inside = run(Sandbox(worktree, use_bwrap=True), command)
+    inside = run(Sandbox(worktree), command)
     assert inside.exit_code != 0
     assert "ConnectionRefusedError" in inside.output or "unreachable" in inside.output
 
 
 @needs_bwrap
 def test_network_can_be_turned_on(worktree: Path, listening_server: int) -> None:
-    sandbox = Sandbox(worktree, network=True, use_bwrap=True)
+    sandbox = Sandbox(worktree, network=True)
     assert "network on" in sandbox.describe()
     result = run(sandbox, connect_command(listening_server))
     assert result.exit_code == 0 and "got ok" in result.output
@@ -152,7 +162,7 @@ def test_network_can_be_turned_on(worktree: Path, listening_server: int) -> None
 
 @needs_bwrap
 def test_writes_outside_the_worktree_fail(worktree: Path, tmp_path: Path) -> None:
-    sandbox = Sandbox(worktree, use_bwrap=True)
+    sandbox = Sandbox(worktree)
     result = run(sandbox, "touch /usr/autocoder-test-file")
     assert result.exit_code != 0 and "Read-only file system" in result.output
     assert not Path("/usr/autocoder-test-file").exists()
@@ -243,8 +253,8 @@ def test_other_worktrees_are_hidden(outside_tmp: Path) -> None:
     theirs.mkdir()
     (theirs / "private.py").write_text("SECRET_ALGORITHM = 42\n")
     command = f"cat {theirs}/private.py; ls {sessions}"
-    assert "SECRET_ALGORITHM" in run(Sandbox(mine, use_bwrap=False), command).output
-    sandbox = Sandbox(mine, use_bwrap=True)
+    assert "SECRET_ALGORITHM" in run(Sandbox(mine, mode="off"), command).output
+    sandbox = Sandbox(mine)
     assert "SECRET_ALGORITHM" not in run(sandbox, command).output
     assert run(sandbox, f"ls {sessions}").output.split() == ["repo-a-issue-1"]
 
@@ -260,8 +270,10 @@ def test_timeout_kills_the_whole_process_group_under_bwrap(worktree: Path) -> No
 
 
 @needs_bwrap
-def test_required_bwrap_is_there() -> None:
-    Sandbox(Path.cwd(), use_bwrap=True)  # does not raise
+def test_bwrap_is_there_and_commands_allowed() -> None:
+    sandbox = Sandbox(Path.cwd())
+    assert sandbox.enabled and sandbox.commands_allowed
+    assert sandbox.status.notice() is None  # nothing to warn about
 
 
 # --- with or without bubblewrap ---
@@ -274,8 +286,13 @@ def sandbox_kind(request: pytest.FixtureRequest) -> bool:
     return bool(request.param == "bwrap")
 
 
+def mode_for(sandbox_kind: bool) -> str:
+    """bubblewrap required, or the operator's explicit opt-out (`AUTOCODER_SANDBOX=off`)."""
+    return "auto" if sandbox_kind else "off"
+
+
 def test_exit_codes(worktree: Path, sandbox_kind: bool) -> None:
-    sandbox = Sandbox(worktree, use_bwrap=sandbox_kind)
+    sandbox = Sandbox(worktree, mode=mode_for(sandbox_kind))
     assert run(sandbox, "true").exit_code == 0
     assert run(sandbox, "exit 3").exit_code == 3
     assert run(sandbox, "false || exit 42").exit_code == 42
@@ -287,7 +304,7 @@ def test_exit_codes(worktree: Path, sandbox_kind: bool) -> None:
 
 def test_timeout_kills_background_children(worktree: Path, sandbox_kind: bool) -> None:
     marker = f"{uuid.uuid4().int % 10_000 + 1000}.{os.getpid() % 1000}2"
-    sandbox = Sandbox(worktree, timeout_s=1, use_bwrap=sandbox_kind)
+    sandbox = Sandbox(worktree, timeout_s=1, mode=mode_for(sandbox_kind))
     result = run(sandbox, f"echo started; sleep {marker} & sleep {marker}")
     assert result.timed_out
     assert result.exit_code == 124
@@ -298,7 +315,7 @@ def test_timeout_kills_background_children(worktree: Path, sandbox_kind: bool) -
 
 def test_background_children_end_with_the_command(worktree: Path, sandbox_kind: bool) -> None:
     marker = f"{uuid.uuid4().int % 10_000 + 1000}.{os.getpid() % 1000}3"
-    sandbox = Sandbox(worktree, timeout_s=30, use_bwrap=sandbox_kind)
+    sandbox = Sandbox(worktree, timeout_s=30, mode=mode_for(sandbox_kind))
     result = run(sandbox, f"sleep {marker} & echo left it running")
     assert not result.timed_out and result.exit_code == 0
     assert result.duration_s < 10
@@ -306,13 +323,13 @@ def test_background_children_end_with_the_command(worktree: Path, sandbox_kind: 
 
 
 def test_a_term_ignoring_command_is_killed(worktree: Path, sandbox_kind: bool) -> None:
-    sandbox = Sandbox(worktree, timeout_s=1, use_bwrap=sandbox_kind)
+    sandbox = Sandbox(worktree, timeout_s=1, mode=mode_for(sandbox_kind))
     result = run(sandbox, "trap '' TERM; while true; do sleep 0.1; done")
     assert result.timed_out and result.duration_s < 10
 
 
 def test_output_is_truncated_with_a_note(worktree: Path, sandbox_kind: bool) -> None:
-    sandbox = Sandbox(worktree, output_limit=1000, use_bwrap=sandbox_kind)
+    sandbox = Sandbox(worktree, output_limit=1000, mode=mode_for(sandbox_kind))
     result = run(sandbox, "echo BEGIN; head -c 200000 /dev/zero | tr '\\0' x; echo; echo END")
     assert result.exit_code == 0
     assert len(result.output) < 1200
@@ -323,9 +340,10 @@ def test_output_is_truncated_with_a_note(worktree: Path, sandbox_kind: bool) -> 
 def test_unconfined_environment_holds_no_secrets(
     worktree: Path, secrets_in_env: dict[str, str]
 ) -> None:
-    sandbox = Sandbox(worktree, use_bwrap=False)
-    assert not sandbox.enabled
-    assert sandbox.describe().startswith("sandbox off: disabled by configuration")
+    sandbox = Sandbox(worktree, mode="off")
+    assert not sandbox.enabled and sandbox.commands_allowed
+    assert sandbox.describe().startswith("sandbox off (AUTOCODER_SANDBOX=off): commands run")
+    assert "UNCONFINED" in sandbox.describe()
     result = run(sandbox, "env; echo HOME=$HOME")
     for value in secrets_in_env.values():
         assert value not in result.output
@@ -333,14 +351,129 @@ def test_unconfined_environment_holds_no_secrets(
     assert home != f"HOME={Path.home()}" and "autocoder-cmd-" in home
 
 
-def test_missing_bwrap_is_reported(worktree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATH", "/nonexistent")
+# --- fail closed: no bubblewrap, no commands (issue #9, "No bubblewrap, no boundary") ---
+
+
+@pytest.fixture()
+def no_bwrap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """This process's PATH with every program but bwrap, as on a machine without bubblewrap."""
+    path = path_without_bwrap(tmp_path / "bin-without-bwrap")
+    monkeypatch.setenv("PATH", path)
+    assert shutil.which("bwrap") is None and shutil.which("bash") is not None
+    return path
+
+
+def runner_environ_command() -> str:
+    """Reads this test process's environment through /proc, hex-encoded (past any redaction)."""
+    return f"od -An -tx1 /proc/{os.getpid()}/environ | tr -d ' \\n' | head -c 64"
+
+
+def test_unconfined_commands_reach_the_runners_environment(
+    worktree: Path, secrets_in_env: dict[str, str]
+) -> None:
+    """What `off` means, and why it is never the default: the runner's own environment (with
+    its secrets) is readable through /proc, and the network is reachable."""
+    result = run(Sandbox(worktree, mode="off"), runner_environ_command())
+    assert result.exit_code == 0 and len(result.output) == 64  # readable: hex of the environ
+
+
+def test_without_bwrap_no_command_runs(
+    worktree: Path, no_bwrap: str, secrets_in_env: dict[str, str], listening_server: int
+) -> None:
     sandbox = Sandbox(worktree)
-    assert not sandbox.enabled
-    assert sandbox.describe().startswith("sandbox off: bwrap not found")
-    assert "commands run unconfined" in sandbox.describe()
-    with pytest.raises(SandboxUnavailable, match="apt-get install bubblewrap"):
-        Sandbox(worktree, use_bwrap=True)
+    assert not sandbox.enabled and not sandbox.commands_allowed
+    assert sandbox.describe().startswith("commands unavailable: no working sandbox (bwrap not")
+    assert "apt-get install bubblewrap" in sandbox.describe()
+    assert "AUTOCODER_SANDBOX=off" in sandbox.describe()
+    marker = worktree / "ran.txt"
+    for command in [
+        f"touch {marker}",
+        runner_environ_command(),
+        connect_command(listening_server),
+        f"setsid sleep 600 & touch {marker}",
+    ]:
+        with pytest.raises(SandboxUnavailable, match="no working sandbox"):
+            sandbox.run(command)
+    assert not marker.exists(), "a command ran without a sandbox"
+
+
+def test_without_bwrap_off_runs_commands_and_says_so(worktree: Path, no_bwrap: str) -> None:
+    sandbox = Sandbox(worktree, mode="off")
+    assert sandbox.commands_allowed and sandbox.status.unconfined
+    assert "UNCONFINED" in (sandbox.status.notice() or "")
+    assert run(sandbox, "echo hi").output == "hi\n"
+
+
+def test_without_bwrap_a_container_is_the_sandbox(worktree: Path, no_bwrap: str) -> None:
+    sandbox = Sandbox(worktree, mode="container")
+    assert sandbox.commands_allowed and not sandbox.enabled
+    assert "AUTOCODER_SANDBOX=container" in sandbox.describe()
+    result = run(sandbox, "echo hi")
+    assert (result.output, result.sandboxed) == ("hi\n", False)
+
+
+@needs_bwrap
+def test_a_container_uses_bwrap_when_it_works(worktree: Path) -> None:
+    sandbox = Sandbox(worktree, mode="container")
+    assert sandbox.enabled and sandbox.status.notice() is None
+    assert sandbox.describe().startswith("bubblewrap inside the session's container")
+    assert run(sandbox, "true").sandboxed
+
+
+@needs_bwrap
+def test_bwrap_that_does_not_work_fails_closed(
+    worktree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = tmp_path / "broken-bin"
+    path = path_without_bwrap(broken)
+    (broken / "bwrap").write_text(
+        "#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n"
+    )
+    (broken / "bwrap").chmod(0o755)
+    monkeypatch.setenv("PATH", path)
+    sandbox = Sandbox(worktree)
+    assert not sandbox.commands_allowed
+    assert "bwrap does not work here: bwrap: No permissions" in sandbox.describe()
+
+
+@needs_bwrap
+def test_a_setsid_child_does_not_outlive_a_sandboxed_command(worktree: Path) -> None:
+    marker = f"{uuid.uuid4().int % 10_000 + 1000}.{os.getpid() % 1000}7"
+    result = run(Sandbox(worktree, timeout_s=30), f"setsid sleep {marker} & echo started")
+    assert result.exit_code == 0
+    time.sleep(0.5)
+    assert leftover_processes(f"sleep {marker}") == []
+
+
+@pytest.mark.parametrize(
+    ("mode", "bwrap_problem", "allowed", "unconfined", "notice_has"),
+    [
+        ("auto", None, True, False, None),
+        ("auto", "bwrap not found", False, False, "commands unavailable"),
+        ("container", None, True, False, None),
+        ("container", "bwrap does not work here", True, True, "the session's container"),
+        ("off", "not used", True, True, "UNCONFINED"),
+    ],
+)
+def test_sandbox_status_table(
+    mode: str, bwrap_problem: str | None, allowed: bool, unconfined: bool, notice_has: str | None
+) -> None:
+    status = SandboxStatus(parse_sandbox_mode(mode), bwrap_problem)
+    assert (status.commands_allowed, status.unconfined) == (allowed, unconfined)
+    notice = status.notice()
+    assert (notice is None) is (notice_has is None)
+    if notice_has is not None:
+        assert notice is not None and notice_has in notice and notice == status.describe()
+
+
+@pytest.mark.parametrize("text", ["", " AUTO ", "auto"])
+def test_sandbox_mode_defaults_to_auto(text: str) -> None:
+    assert parse_sandbox_mode(text) is SandboxMode.AUTO
+
+
+def test_unknown_sandbox_mode_names_the_choices() -> None:
+    with pytest.raises(ValueError, match="auto, container, off"):
+        parse_sandbox_mode("none")
 
 
 # --- the environment and the bwrap command line, as data ---

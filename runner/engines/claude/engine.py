@@ -87,10 +87,12 @@ from runner.engines.base import (
 )
 from runner.engines.claude.errors import describe_model_failure, describe_retry
 from runner.engines.claude.gate import (
+    COMMAND_TOOL,
     TOOLS,
     BashRewriter,
     GateDecision,
     ToolGate,
+    offered_tools,
     one_line,
     summarize_tool_call,
 )
@@ -105,6 +107,7 @@ from runner.engines.claude.launch import (
 from runner.engines.claude.sandboxed_bash import TIMEOUT_EXIT_CODE, CommandReport
 from runner.limits import LimitReached
 from runner.policy import CommandPolicy
+from runner.sandbox import Sandbox, SandboxStatus
 from runner.task import CommandRecord
 
 if TYPE_CHECKING:
@@ -126,6 +129,15 @@ command: chain it (`cd sub && make`).
 change your approach rather than repeating it.
 """
 
+ENGINE_NOTES_NO_COMMANDS = """\
+## How your tools run in this session
+- There is no Bash tool in this session: this machine has no working sandbox for commands. \
+Work with Read, Write, Edit, Glob and Grep only, and say in your final answer what you could \
+not verify by running it.
+- Every tool call is checked by a policy first. A refused call comes back with the reason; \
+change your approach rather than repeating it.
+"""
+
 
 class ClaudeEngine:
     """`runner.engines.base.Engine` on claude-agent-sdk and the Claude Code CLI it bundles."""
@@ -142,7 +154,6 @@ class ClaudeEngine:
         command_timeout_s: float = 120.0,
         network: bool = False,
         extra_commands: Sequence[str] = (),
-        use_bwrap: bool | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
         """`credentials` fields left unset are read from the environment when a run starts.
@@ -157,7 +168,6 @@ class ClaudeEngine:
         self._command_timeout_s = command_timeout_s
         self._network = network
         self._extra_commands = tuple(extra_commands)
-        self._use_bwrap = use_bwrap
         self._environ = environ
 
     @classmethod
@@ -192,6 +202,9 @@ class ClaudeEngine:
             dirs = PrivateDirs(Path(root))
             dirs.create()
             env = build_cli_env(credentials, dirs, environ=environ, max_retries=self._max_retries)
+            sandbox = Sandbox(
+                request.worktree, network=self._network or request.network, mode=request.sandbox
+            ).status
             session = _ClaudeSession(
                 request,
                 emit,
@@ -200,12 +213,13 @@ class ClaudeEngine:
                 cli=cli,
                 base_url=credentials.base_url,
                 model=request.model or self._default_model,
-                gate=self._gate(request, dirs),
+                gate=self._gate(request, dirs, sandbox),
                 network=self._network or request.network,
+                commands_allowed=sandbox.commands_allowed,
             )
             return await session.run()
 
-    def _gate(self, request: EngineRequest, dirs: PrivateDirs) -> ToolGate:
+    def _gate(self, request: EngineRequest, dirs: PrivateDirs, sandbox: SandboxStatus) -> ToolGate:
         worktree = request.worktree.resolve()
         guard = request.guard
 
@@ -218,13 +232,14 @@ class ClaudeEngine:
             reports_dir=dirs.reports,
             timeout_s=timeout_s,
             network=self._network or request.network,
-            use_bwrap=self._use_bwrap,
+            sandbox=sandbox.mode.value,
             hide=(dirs.root,),
         )
         policy = CommandPolicy.default(
             worktree, extra_commands=(*self._extra_commands, *request.allowed_commands)
         )
-        return ToolGate(worktree=worktree, policy=policy, bash=bash)
+        refused = None if sandbox.commands_allowed else sandbox.refusal()
+        return ToolGate(worktree=worktree, policy=policy, bash=bash, commands_refused=refused)
 
 
 class _ClaudeSession:
@@ -242,6 +257,7 @@ class _ClaudeSession:
         model: str | None,
         gate: ToolGate,
         network: bool,
+        commands_allowed: bool = True,
     ) -> None:
         self._request = request
         self._emit = emit
@@ -252,6 +268,7 @@ class _ClaudeSession:
         self._model = model
         self._gate = gate
         self._network = network
+        self._commands_allowed = commands_allowed
         self._guard = request.guard
         self._turn_ids: set[str] = set()
         self._tool_names: dict[str, str] = {}
@@ -268,10 +285,17 @@ class _ClaudeSession:
         limits = self._guard.limits
         turns_left = max(1, limits.max_turns - self._guard.turns)
         budget_left = max(0.01, limits.max_cost_usd - self._guard.cost_usd)
-        notes = ENGINE_NOTES.format(network="" if self._network else " and no network")
+        notes = (
+            ENGINE_NOTES.format(network="" if self._network else " and no network")
+            if self._commands_allowed
+            else ENGINE_NOTES_NO_COMMANDS
+        )
         return ClaudeAgentOptions(
-            tools=list(TOOLS),
+            # Without a working sandbox, Bash is neither offered nor allowed (the gate refuses
+            # it too, should the CLI offer it anyway).
+            tools=offered_tools(commands_allowed=self._commands_allowed),
             allowed_tools=[],
+            disallowed_tools=[] if self._commands_allowed else [COMMAND_TOOL],
             system_prompt={
                 "type": "preset",
                 "preset": "claude_code",

@@ -21,6 +21,13 @@ from runner.policy import CommandPolicy, judge_command, judge_path
 
 TOOLS: tuple[str, ...] = ("Read", "Write", "Edit", "Glob", "Grep", "Bash")
 """The Claude Code tools a session may use. Nothing else: no web, no sub-agents."""
+COMMAND_TOOL = "Bash"  # not offered (and refused) where there is no working sandbox
+
+
+def offered_tools(*, commands_allowed: bool) -> list[str]:
+    """The tools given to the CLI: all of `TOOLS`, less Bash where no command may run."""
+    return [tool for tool in TOOLS if commands_allowed or tool != COMMAND_TOOL]
+
 
 _READ_TOOLS = frozenset({"Read", "Glob", "Grep"})
 _WRITE_TOOLS = frozenset({"Write", "Edit"})
@@ -127,7 +134,7 @@ class BashRewriter:
     reports_dir: Path
     timeout_s: Callable[[], float]  # asked per command: the guard's remaining time caps it
     network: bool = False
-    use_bwrap: bool | None = None
+    sandbox: str = "auto"  # a `runner.sandbox.SandboxMode` value, passed on to sandboxed_bash
     hide: tuple[Path, ...] = ()
     _numbers: itertools.count[int] = field(default_factory=itertools.count, repr=False)
 
@@ -146,7 +153,7 @@ class BashRewriter:
             timeout_s=timeout_s,
             report=report,
             network=self.network,
-            use_bwrap=self.use_bwrap,
+            sandbox=self.sandbox,
             hide=self.hide,
         )
         # Claude Code's own timeout only as a backstop: the sandbox stops the command first.
@@ -177,10 +184,19 @@ class GateDecision:
 class ToolGate:
     """Decides each tool call once; both the hook and `can_use_tool` ask it."""
 
-    def __init__(self, *, worktree: Path, policy: CommandPolicy, bash: BashRewriter) -> None:
+    def __init__(
+        self,
+        *,
+        worktree: Path,
+        policy: CommandPolicy,
+        bash: BashRewriter,
+        commands_refused: str | None = None,
+    ) -> None:
+        """`commands_refused`: why every Bash call is refused (no working sandbox), or None."""
         self._worktree = worktree
         self._policy = policy
         self._bash = bash
+        self._commands_refused = commands_refused
         self._decisions: dict[str, GateDecision] = {}
         self._closed_reason: str | None = None
 
@@ -208,6 +224,8 @@ class ToolGate:
         original = dict(tool_input)
         if self._closed_reason is not None:
             return GateDecision(tool_use_id, name, False, self._closed_reason, original)
+        if name == "Bash" and self._commands_refused is not None:
+            return GateDecision(tool_use_id, name, False, self._commands_refused, original)
         verdict = judge_tool_call(name, tool_input, worktree=self._worktree, policy=self._policy)
         if not verdict.allowed:
             return GateDecision(tool_use_id, name, False, verdict.reason, original)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 TIMEOUT_EXIT_CODE = 124  # what coreutils' `timeout` answers, and what the model will recognise
+REFUSED_EXIT_CODE = 126  # the shell's "cannot execute": no sandbox here, so nothing ran
 _PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -79,7 +80,7 @@ def wrap_command(
     timeout_s: float,
     report: Path,
     network: bool = False,
-    use_bwrap: bool | None = None,
+    sandbox: str = "auto",
     hide: Sequence[Path] = (),
 ) -> str:
     """The command line that runs `command` through this module; shell-quoted, secret-free.
@@ -101,8 +102,7 @@ def wrap_command(
         argv.append("--network")
     for path in hide:
         argv += ["--hide", str(path)]
-    if use_bwrap is not None:
-        argv.append("--bwrap" if use_bwrap else "--no-bwrap")
+    argv += ["--sandbox", sandbox]
     argv.append(encode_command(command))
     return shlex.join(argv)
 
@@ -116,9 +116,7 @@ def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--report", type=Path)
     parser.add_argument("--network", action="store_true")
     parser.add_argument("--hide", type=Path, action="append", default=[])
-    bwrap = parser.add_mutually_exclusive_group()
-    bwrap.add_argument("--bwrap", dest="use_bwrap", action="store_true", default=None)
-    bwrap.add_argument("--no-bwrap", dest="use_bwrap", action="store_false")
+    parser.add_argument("--sandbox", default="auto", help="auto, container or off")
     parser.add_argument("command", help="the command, base64 (URL-safe) of its UTF-8 text")
     return parser.parse_args(argv)
 
@@ -131,16 +129,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("sandboxed_bash: the command is not valid base64 of UTF-8 text\n")
         return 2
 
-    from runner.sandbox import Sandbox
+    from runner.sandbox import Sandbox, SandboxUnavailable
 
-    sandbox = Sandbox(
-        args.worktree,
-        network=args.network,
-        timeout_s=args.timeout,
-        use_bwrap=args.use_bwrap,
-        hidden_paths=tuple(args.hide),
-    )
-    result = sandbox.run(command)
+    try:
+        sandbox = Sandbox(
+            args.worktree,
+            network=args.network,
+            timeout_s=args.timeout,
+            mode=args.sandbox,
+            hidden_paths=tuple(args.hide),
+        )
+        result = sandbox.run(command)
+    except (SandboxUnavailable, ValueError) as error:  # fail closed: nothing ran
+        sys.stdout.write(f"command refused: {error}\n")
+        if args.report is not None:
+            refused = CommandReport(
+                exit_code=None, timed_out=False, duration_s=0.0, sandboxed=False
+            )
+            args.report.write_text(refused.to_json(), encoding="utf-8")
+        return REFUSED_EXIT_CODE
     output = result.output
     if result.timed_out:
         output += f"\n[command timed out after {args.timeout:g} s and was stopped]\n"

@@ -90,6 +90,7 @@ class OpenAIEngine:
             request.worktree,
             extra_commands=request.allowed_commands,
             network=request.network,
+            sandbox_mode=request.sandbox,
         )
 
     async def _loop(
