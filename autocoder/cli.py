@@ -6,26 +6,22 @@ only once it is built.
 
 from __future__ import annotations
 
-import logging
-
 import click
 
 from autocoder import __version__
+from autocoder.commands.options import add_verbose, verbose_option
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="autocoder")
-@click.option("-v", "--verbose", is_flag=True, help="Log debug detail to stderr.")
-def cli(verbose: bool) -> None:
+@verbose_option
+def cli() -> None:
     """autocoder: label a GitHub issue, get a pull request.
 
     Runs an autonomous coding session for an issue in an isolated workspace, opens a pull
-    request, and reports progress through a GitHub check run.
+    request, and reports progress through a GitHub check run. Logs go to stderr: autocoder's
+    own at INFO, libraries' at WARNING; -v/-vv (before or after the subcommand) for more.
     """
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
 
 
 def _register() -> None:
@@ -37,7 +33,7 @@ def _register() -> None:
     from autocoder.commands.sync import sync_command
 
     for command in (run_command, serve_command, sync_command, action_command, chat_command):
-        cli.add_command(command)
+        cli.add_command(add_verbose(command))
 
 
 def main() -> None:

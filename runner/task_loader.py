@@ -6,8 +6,62 @@ those, so a passer-by's comment cannot steer the session.
 
 from __future__ import annotations
 
+import re
+import urllib.parse
+from dataclasses import dataclass
+
 from runner.github.client import GitHubClient
 from runner.task import Comment, Limits, Review, ReviewComment, Task, TaskKind
+
+_SHORT = re.compile(r"^(?P<repo>[\w.-]+/[\w.-]+)#(?P<number>\d+)$")
+_ISSUE_PATH = re.compile(r"^/(?P<repo>[\w.-]+/[\w.-]+)/issues/(?P<number>\d+)/?$")
+GITHUB_HOSTS = frozenset({"github.com", "www.github.com"})
+
+
+class IssueReferenceError(ValueError):
+    """Text that names no issue; the message says what would."""
+
+
+@dataclass(frozen=True)
+class IssueReference:
+    repository: str  # OWNER/REPO
+    number: int
+    api_url: str | None = None  # the REST root of a GitHub Enterprise Server the URL is on
+
+
+def parse_issue_reference(text: str) -> IssueReference:
+    """`OWNER/REPO#N`, or an issue's web address: https://github.com/OWNER/REPO/issues/N, or on
+    GitHub Enterprise Server https://HOST/OWNER/REPO/issues/N (whose API is https://HOST/api/v3)."""
+    value = text.strip()
+    match = _SHORT.match(value)
+    if match is not None:
+        return _checked(match.group("repo"), match.group("number"), None, text)
+    url = urllib.parse.urlsplit(value)
+    if url.scheme in ("http", "https") and url.hostname:
+        if url.username or url.password:  # never echoed: it may hold a password or token
+            raise IssueReferenceError("an issue URL must not carry credentials (user:secret@)")
+        path = _ISSUE_PATH.match(url.path)
+        if path is not None:
+            host = url.hostname.lower()
+            api_url = None
+            if host not in GITHUB_HOSTS:
+                api_url = f"{url.scheme}://{url.netloc}/api/v3"
+            return _checked(path.group("repo"), path.group("number"), api_url, text)
+        if "/pull/" in url.path:
+            raise IssueReferenceError(
+                f"{text!r} is a pull request; give the issue it closes (OWNER/REPO#N or the "
+                "issue's URL)"
+            )
+    raise IssueReferenceError(
+        f"{text!r} is not OWNER/REPO#N or an issue URL (for example octo-org/app#12 or "
+        "https://github.com/octo-org/app/issues/12)"
+    )
+
+
+def _checked(repo: str, number: str, api_url: str | None, text: str) -> IssueReference:
+    if ".." in repo or int(number) < 1:
+        raise IssueReferenceError(f"{text!r} does not name an issue")
+    return IssueReference(repo, int(number), api_url)
 
 
 def load_issue_task(

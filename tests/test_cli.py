@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import click
 import pytest
+from click.testing import CliRunner
 
 from autocoder import __version__
+from tests.action.actions_run import closed_port
+from tests.chat.fakes import autocoder_exe, chat_env
 from tests.emulator.client import Emulator
 from tests.runner.session_harness import final_turn, write_turn
 from tests.scripted_model.server import running_model_server
@@ -103,3 +109,132 @@ def test_run_with_a_personal_token(
     output = done.stdout + done.stderr
     assert output.count("only a GitHub App create check runs") == 1, output
     assert "permission" not in output.lower(), output
+
+
+# -- issue #10: a polished command line ------------------------------------------------------
+
+
+def _commands() -> dict[str, click.Command]:
+    from autocoder.cli import _register, cli
+
+    _register()
+    return dict(cli.commands)
+
+
+@pytest.mark.parametrize("name", ["run", "chat", "sync", "action"])
+def test_every_option_says_its_env_name_and_default(name: str) -> None:
+    command = _commands()[name]
+    options = [p for p in command.params if isinstance(p, click.Option)]
+    for option in options:
+        if option.name in ("help", "verbose"):
+            continue
+        assert option.help and "default:" in option.help, (name, option.name, option.help)
+    helped = CliRunner().invoke(command, ["--help"], prog_name=f"autocoder {name}")
+    assert helped.exit_code == 0
+    if name == "run":
+        for env in (
+            "AUTOCODER_ENGINE",
+            "AUTOCODER_MODEL",
+            "AUTOCODER_MAX_TURNS",
+            "AUTOCODER_MAX_COST_USD",
+            "AUTOCODER_TIMEOUT_MINUTES",
+            "AUTOCODER_GITHUB_API_URL",
+            "AUTOCODER_DRAFT",
+        ):
+            assert env in " ".join(helped.output.split()), env
+
+
+def test_engine_is_one_option_for_run_and_chat() -> None:
+    commands = _commands()
+    run_engine, chat_engine = (
+        next(p for p in commands[n].params if p.name == "engine") for n in ("run", "chat")
+    )
+    assert type(run_engine.type) is type(chat_engine.type)
+    assert isinstance(run_engine, click.Option) and isinstance(chat_engine, click.Option)
+    assert run_engine.envvar == chat_engine.envvar == "AUTOCODER_ENGINE"
+    refused = CliRunner().invoke(commands["run"], ["--engine", "gpt", "o/r#1"])
+    assert refused.exit_code == 2 and "'gpt' is not one of claude, openai" in refused.output
+
+
+def test_chat_reads_the_engine_from_the_environment(tmp_path: Path) -> None:
+    env = chat_env(tmp_path, AUTOCODER_ENGINE="nosuchengine")
+    done = subprocess.run(
+        [autocoder_exe(), "chat", "hello"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "no engine named 'nosuchengine'" in done.stderr
+
+
+def test_verbose_is_accepted_after_the_subcommand_too() -> None:
+    before = autocoder("-v", "run", "o/r#1", env=_clean_env())
+    after = autocoder("run", "o/r#1", "-v", env=_clean_env())
+    for done in (before, after):
+        assert done.returncode == 1, done.stderr
+        assert "No such option" not in done.stderr
+        assert "set GITHUB_TOKEN" in done.stderr
+
+
+def test_library_info_logs_stay_out_of_progress_unless_asked() -> None:
+    from autocoder.cli import cli
+
+    _commands()
+    for args, library_info, own_debug in (
+        ([], False, False),
+        (["-v"], True, True),
+        (["-vv"], True, True),
+    ):
+        logging.getLogger().setLevel(logging.NOTSET)
+        CliRunner().invoke(cli, ["sync", *args, "not a repository"])
+        for library in ("alembic", "httpx", "urllib3"):
+            assert logging.getLogger(library).isEnabledFor(logging.INFO) is library_info, args
+        assert logging.getLogger("runner.session").isEnabledFor(logging.INFO)
+        assert logging.getLogger("app.worker").isEnabledFor(logging.DEBUG) is own_debug
+    assert logging.getLogger("httpx").isEnabledFor(logging.DEBUG)  # -vv: everything
+
+
+def test_run_accepts_an_issue_url_and_a_ghes_url_points_at_that_host() -> None:
+    url = autocoder("run", "https://github.com/o/r/issues/5", env=_clean_env())
+    assert url.returncode == 1 and "set GITHUB_TOKEN" in url.stderr, url.stderr
+    pull = autocoder("run", "https://github.com/o/r/pull/5", env=_clean_env())
+    assert pull.returncode == 2 and "is a pull request" in pull.stderr
+    port = closed_port()
+    with running_model_server("openai", []) as model:
+        env = _clean_env(
+            GITHUB_TOKEN="ghp_not-a-real-token",
+            AUTOCODER_ENGINE="openai",
+            AUTOCODER_BASE_URL=model.base_url,
+            AUTOCODER_MODEL="scripted",
+        )
+        started = time.monotonic()
+        ghes = autocoder("run", f"http://127.0.0.1:{port}/o/r/issues/5", env=env)
+    assert ghes.returncode == 1
+    assert time.monotonic() - started < 20
+    assert f"could not talk to GitHub at http://127.0.0.1:{port}/api/v3/" in ghes.stderr
+    assert "connection refused" in ghes.stderr
+    assert "Retrying" not in ghes.stderr and "urllib3" not in ghes.stderr
+    assert "ghp_not-a-real-token" not in ghes.stdout + ghes.stderr
+
+
+def test_chat_with_piped_input_exits_non_zero_after_a_model_error(tmp_path: Path) -> None:
+    from tests.scripted_model import Fault, Turn
+
+    with running_model_server("openai", [Turn(text="x", fault=Fault(status=400))]) as model:
+        env = chat_env(tmp_path, AUTOCODER_BASE_URL=model.base_url, AUTOCODER_MODEL="m")
+        done = subprocess.run(
+            [autocoder_exe(), "chat"],
+            input="hello\n",
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=60,
+            check=False,
+        )
+    assert "400" in done.stdout + done.stderr
+    assert done.returncode == 1

@@ -9,35 +9,56 @@ from pathlib import Path
 
 import click
 
+from autocoder.commands.options import engine_option, verbosity, with_env_and_default
+from runner.chat.config import DEFAULT_BASE_URL as _DEFAULT_BASE_URL
+from runner.chat.config import DEFAULT_MODEL as _DEFAULT_MODEL
+
 
 @click.command("chat")
 @click.argument("prompt", nargs=-1)
-@click.option("--base-url", help="OpenAI-compatible API root. [env AUTOCODER_BASE_URL]")
-@click.option("--model", "-m", help="Model name. [env AUTOCODER_MODEL]")
-@click.option("--api-key", help="API key, sent as a bearer token. [env AUTOCODER_API_KEY]")
+@click.option(
+    "--base-url",
+    help=with_env_and_default(
+        "OpenAI-compatible API root.", env="AUTOCODER_BASE_URL", default=_DEFAULT_BASE_URL
+    ),
+)
+@click.option(
+    "--model",
+    "-m",
+    help=with_env_and_default("Model name.", env="AUTOCODER_MODEL", default=_DEFAULT_MODEL),
+)
+@click.option(
+    "--api-key",
+    help=with_env_and_default(
+        "API key, sent as a bearer token.", env="AUTOCODER_API_KEY", default="none"
+    ),
+)
 @click.option(
     "--config",
     "-c",
     "config_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Config file to read instead of ~/.autocoder.yaml and ./.autocoder.yaml.",
+    help=with_env_and_default(
+        "Config file to read instead of the default ones.",
+        env=None,
+        default="~/.autocoder.yaml, then ./.autocoder.yaml",
+    ),
 )
 @click.option(
     "--working-dir",
     "-d",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=Path("."),
-    show_default=True,
-    help="Directory the assistant works in.",
+    help=with_env_and_default("Directory the assistant works in.", env=None, default="."),
 )
+@engine_option(default="openai", providers=True)
 @click.option(
-    "--engine",
-    default="openai",
-    show_default=True,
-    help="openai (any /v1/chat/completions endpoint), claude, or an installed provider.",
-)
-@click.option(
-    "--yes", "-y", is_flag=True, help="Run commands outside the allowlist without asking."
+    "--yes",
+    "-y",
+    is_flag=True,
+    help=with_env_and_default(
+        "Run commands outside the allowlist without asking.", env=None, default="ask"
+    ),
 )
 def chat_command(
     prompt: tuple[str, ...],
@@ -60,9 +81,9 @@ def chat_command(
     from runner.chat.io import TerminalIO
     from runner.chat.session import build_session
 
-    root = click.get_current_context().find_root()
-    if not root.params.get("verbose"):
-        logging.getLogger().setLevel(logging.WARNING)  # the terminal is the assistant's
+    if not verbosity():
+        for name in ("autocoder", "runner", "app", "action"):  # the terminal is the assistant's
+            logging.getLogger(name).setLevel(logging.WARNING)
         # The assistant reports retries itself.
         logging.getLogger("runner.engines.openai").setLevel(logging.ERROR)
     try:
@@ -85,7 +106,10 @@ def chat_command(
         raise click.ClickException(str(error)) from None
     try:
         text = " ".join(prompt).strip()
-        code = session.repl.run_once(text) if text else session.repl.run()
+        if text:
+            code = session.repl.run_once(text)
+        else:  # piped input: a failed prompt makes the exit status non-zero
+            code = session.repl.run(scripted=not sys.stdin.isatty())
     finally:
         session.close()
     sys.exit(code)

@@ -82,17 +82,20 @@ class Repl:
 
     # -- the loop ------------------------------------------------------------------------------
 
-    def run(self) -> int:
-        """Until /quit or Ctrl-D; the exit status is 0."""
+    def run(self, *, scripted: bool = False) -> int:
+        """Until /quit or Ctrl-D. At a terminal the exit status is 0 (whoever saw an error
+        carried on); with `scripted` input (piped, a file) it is 1 when any prompt failed, so a
+        script can tell."""
         if self.banner:
             self.view.info(self.banner)
+        failed = False
         while True:
             try:
                 line = self.io.read_line(PROMPT)
             except EOFError:
                 self.view.end_line()
                 self.io.write("\n")
-                return 0
+                return 1 if scripted and failed else 0
             except KeyboardInterrupt:
                 self.io.write("\n(Ctrl-D or /quit leaves)\n")
                 continue
@@ -101,9 +104,9 @@ class Repl:
                 continue
             if line.startswith("/"):
                 if not self.command(line):
-                    return 0
+                    return 1 if scripted and failed else 0
                 continue
-            self.turn(line)
+            failed = self.turn(line) != "done" or failed
 
     def run_once(self, prompt: str) -> int:
         """One prompt, then leave: 0 when it was answered, 1 on an error, 130 on Ctrl-C."""

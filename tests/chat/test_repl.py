@@ -72,6 +72,21 @@ def test_a_failed_request_takes_the_prompt_back(tmp_path: Path) -> None:
     assert [m["content"] for m in server.turn_requests[-1].body["messages"][1:]] == ["second"]
 
 
+def test_piped_input_with_a_failed_prompt_exits_non_zero(tmp_path: Path) -> None:
+    script: ScriptSource = [Turn(text="x", fault=Fault(status=400, times=1)), "Recovered."]
+    io = FakeIO(["first", "second"])
+    with running_model_server("openai", script) as server:
+        chat = session(server, tmp_path, io)
+        assert chat.repl.run(scripted=True) == 1
+        chat.close()
+    assert "error: 400" in io.text
+    fine = FakeIO(["hello"])
+    with running_model_server("openai", ["Hi."]) as server:
+        chat = session(server, tmp_path, fine)
+        assert chat.repl.run(scripted=True) == 0
+        chat.close()
+
+
 def test_custom_tools_are_offered_and_called(tmp_path: Path) -> None:
     calls: list[str] = []
 
