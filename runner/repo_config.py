@@ -20,6 +20,7 @@ credential changes, no `sudo`, `eval`, `source`, ...) are not allowlist entries 
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -91,8 +92,10 @@ def parse_repo_config(text: str, *, source: str = str(CONFIG_PATH)) -> RepoConfi
         line = key_node.start_mark.line + 1
         key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
         if key not in _FIELDS:
+            close = difflib.get_close_matches(str(key), list(_FIELDS), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
             raise RepoConfigError(
-                f"{source}, line {line}: unknown setting {key!r}; "
+                f"{source}, line {line}: unknown setting {key!r}; {hint}"
                 f"known settings: {', '.join(_FIELDS)}"
             )
         if key in values:

@@ -17,6 +17,8 @@ file is a `ConfigError` naming the file and the line.
 
 from __future__ import annotations
 
+import difflib
+import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,6 +35,7 @@ DEFAULT_TIMEOUT_S = 120.0
 
 CONFIG_NAMES = (".auto-coder.yaml", ".autocoder.yaml")  # older name first: the newer one wins
 SECTION = "llm"
+log = logging.getLogger(__name__)
 
 _STRING_KEYS = frozenset({"base_url", "model", "api_key", "ca_bundle", "auth_provider"})
 _BOOL_KEYS = frozenset({"use_sso", "server_side_token_refresh"})
@@ -166,6 +169,9 @@ def parse_config_text(
     if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
         raise ConfigError(f"{name} line 1: expected a mapping with an '{SECTION}:' section")
     lines = _key_lines(root)
+    for key in data:
+        if key != SECTION:  # ignored, but never silently: a typo would lose every setting
+            log.warning("%s", unknown_top_level_key(name, lines.get(str(key), 1), key))
     section = data.get(SECTION)
     if section is None:
         return {}
@@ -179,14 +185,26 @@ def parse_config_text(
         line = key_lines.get(str(key), lines.get(SECTION, 1))
         where = f"{name} line {line}"
         if key not in KEYS:
+            close = difflib.get_close_matches(str(key), sorted(KEYS), n=1)
+            hint = f"did you mean '{SECTION}.{close[0]}'? " if close else ""
             raise ConfigError(
-                f"{where}: unknown setting '{SECTION}.{key}'; known: {', '.join(sorted(KEYS))}"
+                f"{where}: unknown setting '{SECTION}.{key}'; {hint}"
+                f"known: {', '.join(sorted(KEYS))}"
             )
         value = _check_value(str(key), raw, where)
         if key == "ca_bundle" and isinstance(value, str) and base_dir is not None:
             value = str((base_dir / Path(value).expanduser()).resolve())
         out[str(key)] = (value, line)
     return out
+
+
+def unknown_top_level_key(name: str, line: int, key: object) -> str:
+    close = difflib.get_close_matches(str(key), [SECTION], n=1, cutoff=0.5)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return (
+        f"{name} line {line}: unknown top-level key {str(key)!r} is ignored; {hint}"
+        f"settings go under '{SECTION}:'"
+    )
 
 
 def _check_value(key: str, raw: Any, where: str) -> Any:

@@ -119,6 +119,7 @@ def test_auth_switches_from_the_environment(dirs: tuple[Path, Path]) -> None:
         ("llm:\n  model: a\n\tapi_key: tab\n", 3, "invalid YAML"),
         ("llm:\n  model: a\n  timeout: soon\n", 3, "'llm.timeout' must be a number"),
         ("llm:\n  model: a\n  bsae_url: http://x\n", 3, "unknown setting 'llm.bsae_url'"),
+        ("llm:\n  bsae_url: http://x\n", 2, "did you mean 'llm.base_url'?"),
         ("llm:\n  auth_headers: [a, b]\n", 2, "'llm.auth_headers' must be a mapping"),
         ("# comment\nllm: just text\n", 2, "'llm' must be a mapping"),
         ("- a\n- b\n", 1, "expected a mapping"),
@@ -131,6 +132,26 @@ def test_a_malformed_file_is_named_with_its_line(text: str, line: int, says: str
     message = str(caught.value)
     assert message.startswith(f"/somewhere/.autocoder.yaml line {line}"), message
     assert says in message
+
+
+def test_an_unknown_top_level_key_is_named_with_a_suggestion(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (tmp_path / ".autocoder.yaml").write_text("lmm:\n  model: x\n")
+    done = subprocess.run(
+        [autocoder_exe(), "chat", "--engine", "nosuchengine", "hi", "-d", str(tmp_path)],
+        env=chat_env(home),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    warning = (
+        f"{tmp_path / '.autocoder.yaml'} line 1: unknown top-level key 'lmm' is ignored; "
+        "did you mean 'llm'? settings go under 'llm:'"
+    )
+    assert warning in done.stderr, done.stderr
+    assert done.stderr.count("unknown top-level key") == 1
 
 
 def test_the_command_reports_a_malformed_file(tmp_path: Path) -> None:

@@ -72,6 +72,7 @@ def test_allowed_commands_extend_the_policy(tmp_path: Path) -> None:
         ("network: true\n  bad: indent\n", 2, "not valid YAML"),
         ("- a\n- b\n", 1, "must be a mapping of settings"),
         ("network: true\ntest_comand: pytest\n", 2, "unknown setting 'test_comand'"),
+        ("test_comand: pytest\n", 1, "did you mean 'test_command'?"),
         ("network: 'yes'\n", 1, "`network` must be true or false"),
         ("max_turns: 0\n", 1, "`max_turns` must be a whole number above 0"),
         ("max_turns: 2.5\n", 1, "whole number"),
