@@ -277,7 +277,14 @@ class Worktree:
             input=full_message,
             env=author.env(),
         )
+        # The sandbox's scratch git dir still shows the old HEAD: the next command gets a new one.
+        self.reset_sandbox_git()
         return CommitResult(self.head_sha(), nested)
+
+    def reset_sandbox_git(self) -> None:
+        """Drop the sandbox's scratch git dir (made again, from the host's HEAD and index, by
+        the next sandboxed command). Symlinks in it are not followed."""
+        shutil.rmtree(self.git_dir / VIEW_DIR, ignore_errors=True)
 
     def push(self, clone_url: str, auth: GitAuth, *, force: bool = False) -> str:
         """Push the branch head to `clone_url` (by URL, token in a header); return its sha.
@@ -322,7 +329,7 @@ class Worktree:
         plain clone (`open_checkout`) only the sandbox's scratch git dir is removed.
         """
         if self.mirror is None:
-            shutil.rmtree(self.git_dir / VIEW_DIR, ignore_errors=True)
+            self.reset_sandbox_git()
             return
         with mirror_lock(self.mirror):
             if self.path.exists() or self.path.is_symlink():

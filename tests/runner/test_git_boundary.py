@@ -316,6 +316,8 @@ def test_ordinary_git_use_inside_the_sandbox(setup: Setup) -> None:
     sha, _ = setup.host_steps()
     assert sha is not None
     assert git("rev-parse", f"{sha}^", cwd=setup.remote).strip() == base
+    # After the host's commit, the model's git shows the new HEAD and a clean tree.
+    assert setup.run("git status --short; git log -1 --format=%s").strip() == "Session work"
     assert (setup.tree.git_dir / VIEW_DIR).is_dir()
     assert_host_untouched(setup)
 
