@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runner.engines.base import CommandRan, Engine, EngineError, EngineEvent, EngineRequest
+from runner.events import CommitPushed, PrOpened, SessionEvent
 from runner.github.client import GitHubClient
 from runner.github.types import PullInfo
 from runner.limits import LimitGuard, LimitReached
@@ -66,6 +67,7 @@ class SessionDeps:
     check_run_observer: CheckRunObserver | None = None  # told of check runs opened, concluded
     progress_interval_s: float = 10.0
     sandbox: SandboxMode = SandboxMode.AUTO  # AUTOCODER_SANDBOX: without a sandbox, no commands
+    events: Callable[[SessionEvent], None] = lambda event: None  # pushes, the pull request
 
 
 @dataclass
@@ -372,6 +374,7 @@ async def _conclude(
         head = await asyncio.to_thread(worktree.push, clone_url, GitAuth(deps.git_token()))
         pushed = True
         reporter.say(f"pushed {head[:7]} to {worktree.branch}")
+        deps.events(CommitPushed(branch=worktree.branch, sha=head))
         await asyncio.to_thread(reporter.moved_to, head)
 
     report = Report(
@@ -391,6 +394,7 @@ async def _conclude(
             _open_or_update_pull, task, deps, base_branch, worktree.branch, pull, report
         )
     if pull is not None:
+        deps.events(PrOpened(number=pull.number, url=pull.html_url))
         reporter.pull_request_url = pull.html_url
         report = Report(
             **{**report.__dict__, "pull_request_url": pull.html_url, "draft": pull.draft}

@@ -1,0 +1,159 @@
+"""The one work order a session process receives: what to do, as whom, with which settings.
+
+The App's worker builds it from the job row and hands it to the session process as one line of
+JSON on stdin (`runner.session_process`); the session validates it here and needs nothing else —
+no database, no App private key. GitHub access is a short-lived installation token for the one
+repository (a later `TokenRefresh` control line replaces it, see `runner.events`); the model's
+credentials and every runner setting travel inside `settings`.
+
+`WorkKind` is the vocabulary of work for the whole system: a `runner.decide.Decision` that runs a
+session carries one (`Decision.work_kind`), the job row stores it, and the session maps it to
+the task it loads (`task_kind`).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+
+from runner.settings import RunnerSettings
+from runner.task import TaskKind
+
+WORK_ORDER_VERSION: Literal[1] = 1
+
+
+class WorkKind(enum.StrEnum):
+    """What a job asks a session to do (the job's `kind` column holds these values)."""
+
+    START = "start"  # new work for an issue
+    FOLLOW_UP = "follow_up"  # another pass on autocoder's pull request (a review, a command)
+    RETRY = "retry"  # the issue's work again
+
+    @property
+    def task_kind(self) -> TaskKind:
+        return TaskKind.FOLLOW_UP if self is WorkKind.FOLLOW_UP else TaskKind.NEW_WORK
+
+    @property
+    def exclusive(self) -> bool:
+        """Dropped while the issue already has an active job (a follow-up queues behind it)."""
+        return self is not WorkKind.FOLLOW_UP
+
+
+class WorkOrderError(ValueError):
+    """A work order that cannot be run; the message says what is wrong."""
+
+
+def _reveal(value: object) -> object:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
+def _input_name(name: str) -> str:
+    """The key `RunnerSettings.model_validate` accepts for a field: its first validation alias
+    (e.g. `AUTOCODER_API_KEY`) when it has one, else its name."""
+    alias = RunnerSettings.model_fields[name].validation_alias
+    if isinstance(alias, AliasChoices) and isinstance(alias.choices[0], str):
+        return alias.choices[0]
+    return alias if isinstance(alias, str) else name
+
+
+def settings_data(settings: RunnerSettings) -> dict[str, Any]:
+    """The settings as plain JSON-able data, secrets included (this goes over a pipe to the
+    session, never to a log), keyed so that `RunnerSettings.model_validate` reads them back."""
+    return {_input_name(name): _reveal(value) for name, value in settings.model_dump().items()}
+
+
+class WorkOrder(BaseModel):
+    """One attempt of one job. Frozen; unknown fields are refused (a version mismatch between
+    worker and session image fails loudly rather than silently)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: Literal[1] = WORK_ORDER_VERSION
+    job_id: int = Field(ge=1)
+    attempt: int = Field(ge=1)
+    session_id: str = Field(min_length=1, max_length=64)
+    kind: WorkKind
+    repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+    issue_number: int = Field(ge=1)
+    pull_number: int | None = Field(default=None, ge=1)  # follow-ups: autocoder's pull request
+    review_id: int | None = None  # follow-ups: the review that asked for it
+    actor: str | None = None  # who asked (co-author, reviewer of the pull request)
+    github_token: SecretStr  # an installation token for this repository only
+    github_token_expires_at: datetime | None = None
+    seconds_between_writes: float = Field(default=1.0, ge=0)
+    settings: RunnerSettings
+
+    @field_validator("settings", mode="before")
+    @classmethod
+    def _settings(cls, value: object) -> RunnerSettings:
+        if isinstance(value, RunnerSettings):
+            settings = value
+        elif isinstance(value, dict):
+            # By field name; model_validate never reads the process environment.
+            settings = RunnerSettings.model_validate(value)
+        else:
+            raise WorkOrderError("settings must be an object of runner settings")
+        if settings.github_private_key is not None or settings.github_private_key_path:
+            raise WorkOrderError("a work order never carries the App's private key")
+        if settings.github_token is not None:
+            raise WorkOrderError("a work order carries GitHub access only as github_token")
+        return settings
+
+    @field_serializer("settings")
+    def _dump_settings(self, settings: RunnerSettings) -> dict[str, Any]:
+        return settings_data(settings)
+
+    @field_serializer("github_token")
+    def _dump_token(self, token: SecretStr) -> str:
+        return token.get_secret_value()
+
+    @model_validator(mode="after")
+    def _follow_up_has_pull(self) -> WorkOrder:
+        if self.kind is WorkKind.FOLLOW_UP and self.pull_number is None:
+            raise ValueError(f"follow-up job {self.job_id} names no pull request")
+        return self
+
+    def to_line(self) -> str:
+        """One line of JSON, secrets included, for the session's stdin."""
+        return self.model_dump_json() + "\n"
+
+    @classmethod
+    def from_line(cls, line: str | bytes) -> WorkOrder:
+        """Raises pydantic's `ValidationError` (a `ValueError`) when the line is not one."""
+        return cls.model_validate_json(line)
+
+    def __repr_args__(self) -> Any:  # never the settings' secrets in a repr
+        return [(k, v) for k, v in super().__repr_args__() if k != "settings"]
+
+
+def session_settings(settings: RunnerSettings, *, work_dir: Path | None) -> RunnerSettings:
+    """The runner settings a session gets: without any GitHub credential (the work order's
+    token is its only access) and with its own work directory."""
+    return settings.model_copy(
+        update={
+            "github_private_key": None,
+            "github_private_key_path": None,
+            "github_token": None,
+            "github_app_id": None,
+            "work_dir": work_dir,
+        }
+    )
