@@ -164,7 +164,20 @@ KNOWN_MISMATCHES: dict[str, tuple[str, ...]] = {
 }
 
 # Vendored schemas the package has no example for.
-SCHEMAS_WITHOUT_EXAMPLES = frozenset({"issues-closed"})
+SCHEMAS_WITHOUT_EXAMPLES = frozenset(
+    {
+        "issues-closed",
+        # events newer than the package's examples
+        "sub-issues-sub-issue-added",
+        "sub-issues-sub-issue-removed",
+        "sub-issues-parent-issue-added",
+        "sub-issues-parent-issue-removed",
+        "issue-dependencies-blocked-by-added",
+        "issue-dependencies-blocked-by-removed",
+        "issue-dependencies-blocking-added",
+        "issue-dependencies-blocking-removed",
+    }
+)
 
 
 def _samples() -> list[Path]:
@@ -180,11 +193,18 @@ def spec() -> OpenAPIValidator:
     return OpenAPIValidator.load()
 
 
+# Vendored webhook schemas that @octokit/webhooks-examples 7.6.1 has no recorded payload for
+# (GitHub added these events after the package's last examples); the emulator's payloads for
+# them are checked against the schemas in tests/test_emulator_issue_graph.py.
+NO_RECORDED_EXAMPLES = frozenset({"sub_issues", "issue_dependencies"})
+
+
 def test_every_listed_event_has_samples() -> None:
     events = {_event(sample) for sample in _samples()}
     assert events == set(samples_extract.EVENTS)
     webhook_events = {event for event, _ in openapi_extract.WEBHOOKS}
-    assert webhook_events == set(samples_extract.EVENTS)
+    assert webhook_events - NO_RECORDED_EXAMPLES == set(samples_extract.EVENTS)
+    assert webhook_events >= NO_RECORDED_EXAMPLES
 
 
 def test_sample_names_match_their_payloads() -> None:

@@ -299,7 +299,10 @@ class Emulator:
         default_branch: str = "main",
         private: bool = False,
         description: str | None = None,
+        owner_type: str = "User",
     ) -> RepoInfo:
+        """`owner_type="Organization"` makes the owner an organization (webhook payloads then
+        carry `organization`)."""
         owner, _, name = full_name.partition("/")
         data = self._call(
             "POST",
@@ -311,6 +314,7 @@ class Emulator:
                 "default_branch": default_branch,
                 "private": private,
                 "description": description,
+                "owner_type": owner_type,
             },
         )
         return RepoInfo(

@@ -335,7 +335,13 @@ class Shapes:
             "author_association": author_association(repo, issue.user),
             "type": None,
             "active_lock_reason": None,
-            "sub_issues_summary": {"total": 0, "completed": 0, "percent_completed": 0},
+            "sub_issues_summary": self._sub_issues_summary(repo, issue),
+            "parent_issue_url": (
+                f"{self.api}/repos/{repo.full_name}/issues/{issue.parent}"
+                if issue.parent is not None
+                else None
+            ),
+            "issue_dependencies_summary": self._dependencies_summary(repo, issue),
             "body": issue.body,
             "closed_by": self.user(issue.closed_by) if issue.closed_by else None,
             "reactions": self.reactions_summary(f"{api}/reactions", issue.reactions),
@@ -356,6 +362,23 @@ class Shapes:
         else:
             data["draft"] = False
         return data
+
+    def _sub_issues_summary(self, repo: Repo, issue: Issue) -> Json:
+        subs = [repo.issues[n] for n in issue.sub_issues if n in repo.issues]
+        done = sum(1 for sub in subs if sub.state == "closed")
+        percent = done * 100 // len(subs) if subs else 0
+        return {"total": len(subs), "completed": done, "percent_completed": percent}
+
+    def _dependencies_summary(self, repo: Repo, issue: Issue) -> Json:
+        """Counts as GitHub gives them: `blocked_by`/`blocking` count the open ones only."""
+        blockers = [repo.issues[n] for n in issue.blocked_by if n in repo.issues]
+        blocking = [i for i in repo.issues.values() if issue.number in i.blocked_by]
+        return {
+            "blocked_by": sum(1 for i in blockers if i.state == "open"),
+            "blocking": sum(1 for i in blocking if i.state == "open"),
+            "total_blocked_by": len(blockers),
+            "total_blocking": len(blocking),
+        }
 
     def _via_app(self, app_id: int | None) -> Json | None:
         if app_id is None or app_id not in self.world.apps:

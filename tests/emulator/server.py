@@ -19,7 +19,18 @@ from . import control, git_http
 from .core import Emu
 from .errors import DOCS, GitHubError
 from .middleware import ApiMiddleware
-from .routes import app_auth, checks, comments, issue_events, issues, labels, pulls, repos, users
+from .routes import (
+    app_auth,
+    checks,
+    comments,
+    issue_events,
+    issue_graph,
+    issues,
+    labels,
+    pulls,
+    repos,
+    users,
+)
 from .routes import html as web_pages
 
 log = logging.getLogger(__name__)
@@ -56,6 +67,7 @@ def create_app(emu: Emu) -> FastAPI:
         comments.router,
         labels.router,
         issue_events.router,
+        issue_graph.router,
         issues.router,
         pulls.router,
         git_http.router,

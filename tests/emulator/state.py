@@ -172,6 +172,10 @@ class Issue:
     comment_ids: list[int] = field(default_factory=list)
     reactions: list[Reaction] = field(default_factory=list)
     events: list[IssueEvent] = field(default_factory=list)  # oldest first, as GitHub lists them
+    # the issue graph (service/issue_graph.py), by issue number within the same repository
+    parent: int | None = None
+    sub_issues: list[int] = field(default_factory=list)  # in the parent's priority order
+    blocked_by: list[int] = field(default_factory=list)  # oldest relation first
 
 
 @dataclass
