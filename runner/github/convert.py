@@ -119,6 +119,7 @@ def check_run_from_json(data: Json) -> CheckRunInfo:
         head_sha=_text(data.get("head_sha")),
         status=_text(data.get("status")),
         conclusion=None if conclusion is None else str(conclusion),
+        external_id=None if data.get("external_id") is None else str(data["external_id"]),
     )
 
 

@@ -79,6 +79,7 @@ class CheckRunInfo:
     head_sha: str
     status: str
     conclusion: str | None
+    external_id: str | None = None  # autocoder's names the issue (`autocoder:issue-N:…`)
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,8 @@ _FIXED = {
     "GIT_EDITOR": "true",
     "GIT_TERMINAL_PROMPT": "0",
     "CI": "true",
+    # No __pycache__/*.pyc left in the worktree for the commit (runner.workspace.debris).
+    "PYTHONDONTWRITEBYTECODE": "1",
 }
 
 

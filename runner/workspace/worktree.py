@@ -8,6 +8,7 @@ repositories are never staged (`runner.workspace.nested`); the worktree's files 
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import shutil
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from runner.workspace.debris import debris_patterns, write_excludes
 from runner.workspace.errors import BranchInUse, GitError, PushRejected, RefNotFound
 from runner.workspace.git import run_git
 from runner.workspace.git_auth import GitAuth, reject_credentials_in_url
@@ -78,14 +80,17 @@ def prepare_worktree(
     branch: str,
     existing_branch: bool,
     dest: Path,
+    start_sha: str | None = None,
 ) -> Worktree:
     """Add a worktree of `mirror` at `dest` with `branch` checked out.
 
     New work (`existing_branch=False`) starts `branch` at the head of `base_branch`, replacing
     any local branch of that name left by an earlier session. With `existing_branch=True` (a
     pull request is already open) it starts from the remote branch as last fetched into the
-    mirror, and `base_sha` is its merge base with `base_branch`. Call `MirrorCache.update`
-    first. Raises `RefNotFound`, `BranchInUse`, or `GitError`.
+    mirror, and `base_sha` is its merge base with `base_branch`. `start_sha` (a commit in the
+    mirror: the remote branch head, or the mirror's own branch left by an interrupted session)
+    overrides where `branch` starts, whatever `existing_branch` says. Call
+    `MirrorCache.update` first. Raises `RefNotFound`, `BranchInUse`, or `GitError`.
     """
     for name in (base_branch, branch):
         try:
@@ -102,7 +107,15 @@ def prepare_worktree(
                 "or update the mirror first"
             )
         remote_sha = _resolve(mirror, _remote_ref(branch))
-        if existing_branch:
+        if start_sha is not None:
+            start = _resolve(mirror, start_sha)
+            if start is None:
+                raise RefNotFound(f"commit {start_sha!r} is not in the mirror {mirror}")
+            try:
+                base_sha = _mirror_git(mirror, "merge-base", base_head, start).strip()
+            except GitError:  # unrelated histories: count from the base head
+                base_sha = base_head
+        elif existing_branch:
             if remote_sha is None:
                 raise RefNotFound(
                     f"branch {branch!r} is not on the remote (as of the last mirror update); "
@@ -116,19 +129,17 @@ def prepare_worktree(
         else:
             start = base_sha = base_head
         try:
-            _mirror_git(
-                mirror, "worktree", "add", "--quiet", "--no-track", "-B", branch, str(dest), start
-            )
-        except GitError as error:
-            if "already checked out" in error.stderr or "already used by worktree" in error.stderr:
-                raise BranchInUse(
-                    f"branch {branch!r} is checked out by another worktree of {mirror}; "
-                    "wait for that session to end, or remove its worktree"
-                ) from error
-            raise
+            _add_worktree(mirror, branch, dest, start)
+        except BranchInUse:
+            # A session killed outright (SIGKILL, a crash) leaves its worktree, which keeps the
+            # branch checked out: free it when no living session holds that worktree.
+            if not _reclaim_abandoned(mirror, branch):
+                raise
+            _add_worktree(mirror, branch, dest, start)
         git_dir = _admin_dir(mirror, dest)
+        alive = _hold_alive(git_dir)
     log.info("worktree %s on %s from %s", dest, branch, start[:12])
-    return Worktree(
+    worktree = Worktree(
         mirror=mirror,
         path=dest,
         git_dir=git_dir,
@@ -136,6 +147,71 @@ def prepare_worktree(
         base_sha=base_sha,
         remote_sha=remote_sha,
     )
+    worktree.alive_fd = alive
+    worktree.exclude_debris()
+    return worktree
+
+
+ALIVE_LOCK = "autocoder-alive"  # in a worktree's admin dir: flocked while its session lives
+
+
+def _add_worktree(mirror: Path, branch: str, dest: Path, start: str) -> None:
+    try:
+        _mirror_git(
+            mirror, "worktree", "add", "--quiet", "--no-track", "-B", branch, str(dest), start
+        )
+    except GitError as error:
+        if "already checked out" in error.stderr or "already used by worktree" in error.stderr:
+            raise BranchInUse(
+                f"branch {branch!r} is checked out by another worktree of {mirror}; "
+                "wait for that session to end, or remove its worktree"
+            ) from error
+        raise
+
+
+def _hold_alive(git_dir: Path) -> int:
+    """Lock the worktree's liveness file for as long as this process holds the worktree (the
+    kernel drops the lock when the process dies, however it dies)."""
+    fd = os.open(git_dir / ALIVE_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return fd
+
+
+def _abandoned(admin: Path) -> bool:
+    """Whether no living session holds the worktree of `admin` (its lock is free)."""
+    try:
+        fd = os.open(admin / ALIVE_LOCK, os.O_RDWR)
+    except OSError:
+        return False  # not made by a session that takes the lock: leave it alone
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return True
+
+
+def _reclaim_abandoned(mirror: Path, branch: str) -> bool:
+    """Delete the worktrees of `branch` whose sessions died (under the mirror lock); True when
+    the branch is free now."""
+    admins = (mirror / "worktrees").iterdir() if (mirror / "worktrees").is_dir() else iter(())
+    reclaimed = False
+    for admin in admins:
+        try:
+            head = (admin / "HEAD").read_text(encoding="utf-8").strip()
+            dotgit = Path((admin / "gitdir").read_text(encoding="utf-8").strip())
+        except OSError:
+            continue
+        if head != f"ref: refs/heads/{branch}":
+            continue
+        if not _abandoned(admin):
+            return False
+        log.warning("removing the worktree %s left by a session that died", dotgit.parent)
+        _delete_tree(dotgit.parent)
+        reclaimed = True
+    _mirror_git(mirror, "worktree", "prune")
+    return reclaimed
 
 
 def open_checkout(path: Path, *, base_sha: str | None = None) -> Worktree:
@@ -148,7 +224,7 @@ def open_checkout(path: Path, *, base_sha: str | None = None) -> Worktree:
         raise ValueError(f"{path} is not the top of a clone (no .git directory)")
     branch = run_git(["symbolic-ref", "--short", "HEAD"], path, git_dir=git_dir).strip()
     head = run_git(["rev-parse", "HEAD"], path, git_dir=git_dir).strip()
-    return Worktree(
+    worktree = Worktree(
         mirror=None,
         path=path,
         git_dir=git_dir,
@@ -156,6 +232,8 @@ def open_checkout(path: Path, *, base_sha: str | None = None) -> Worktree:
         base_sha=base_sha or head,
         remote_sha=None,
     )
+    worktree.exclude_debris()
+    return worktree
 
 
 class Worktree:
@@ -179,6 +257,9 @@ class Worktree:
         self.base_sha = base_sha
         # The remote branch as this session last knew it: the lease for a forced push.
         self._remote_sha = remote_sha
+        # Build debris the host does not stage (runner.workspace.debris); set by exclude_debris.
+        self.excludes_file: Path | None = None
+        self.alive_fd: int | None = None  # the flock on ALIVE_LOCK, held until remove()
 
     def __repr__(self) -> str:
         return f"Worktree(path={str(self.path)!r}, branch={self.branch!r})"
@@ -191,8 +272,9 @@ class Worktree:
         input: str | None = None,
         protocols: Sequence[str] = (),
     ) -> str:
+        excludes = ["-c", f"core.excludesFile={self.excludes_file}"] if self.excludes_file else []
         return run_git(
-            list(args),
+            [*excludes, *args],
             self.path,
             git_dir=self.git_dir,
             work_tree=self.path,
@@ -201,6 +283,13 @@ class Worktree:
             env=env,
             input=input,
         )
+
+    def exclude_debris(self) -> None:
+        """Leave build debris (`__pycache__/`, `*.pyc`, tool caches) out of what the host stages,
+        except patterns matching a file the repository tracks. Call before any session command
+        ran (the excludes file lives in the host's git dir)."""
+        patterns = debris_patterns(lambda args: self._git("ls-files", *args))
+        self.excludes_file = write_excludes(self.git_dir, patterns) if patterns else None
 
     def nested_repositories(self) -> list[str]:
         """Directories below the root holding a `.git` of their own (never staged)."""
@@ -248,12 +337,14 @@ class Worktree:
         author: Identity,
         co_authors: Sequence[Identity],
         session_id: str,
+        engine_finished: bool = False,
     ) -> CommitResult:
         """Stage the worktree's files (honouring .gitignore) and commit them.
 
         Nested repositories are left out and named in the result. Author and committer are
-        `author`; the message gets `Co-authored-by:` trailers for `co_authors` and an
-        `Autocoder-Session:` trailer. Hooks and signing are not run.
+        `author`; the message gets `Co-authored-by:` trailers for `co_authors`, an
+        `Autocoder-Session:` trailer and, with `engine_finished`, `Autocoder-Engine: finished`.
+        Build debris is not staged (`exclude_debris`). Hooks and signing are not run.
         """
         if not message.strip():
             raise ValueError("commit message is empty")
@@ -265,7 +356,9 @@ class Worktree:
         if not staged:
             return CommitResult(None, nested)
         trailer_args: list[str] = ["interpret-trailers", "--if-exists", "addIfDifferent"]
-        for key, value in commit_trailers(tuple(co_authors), session_id):
+        for key, value in commit_trailers(
+            tuple(co_authors), session_id, engine_finished=engine_finished
+        ):
             trailer_args += ["--trailer", f"{key}: {value}"]
         full_message = self._git(*trailer_args, input=message.strip() + "\n")
         self._git(
@@ -335,6 +428,9 @@ class Worktree:
             if self.path.exists() or self.path.is_symlink():
                 _delete_tree(self.path)
             _mirror_git(self.mirror, "worktree", "prune")
+            if self.alive_fd is not None:
+                os.close(self.alive_fd)
+                self.alive_fd = None
 
 
 def _delete_tree(path: Path) -> None:

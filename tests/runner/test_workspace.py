@@ -7,6 +7,7 @@ import os
 import socket
 import stat
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -654,3 +655,176 @@ def test_no_git_process_sees_the_token_in_its_argv(
     assert "fetch" in recorded and "push" in recorded and "commit" in recorded
     for secret in auth.redactions():
         assert secret not in recorded
+
+
+# --- build debris (issue #17) -----------------------------------------------------------------
+
+
+def test_build_debris_is_never_staged_unless_the_repository_tracks_such_files(
+    cache: MirrorCache, url: str, origin: Path, auth: GitAuth, tmp_path: Path
+) -> None:
+    mirror = cache.update(url, auth)
+    tree = prepare_worktree(
+        mirror, base_branch="main", branch="autocoder/issue-6", existing_branch=False,
+        dest=tmp_path / "s1",
+    )  # fmt: skip
+    debris = [
+        "src/__pycache__/app.cpython-311.pyc",
+        "__pycache__/x.cpython-311.pyc",
+        "loose.pyc",
+        ".pytest_cache/v/cache/nodeids",
+        ".mypy_cache/3.11/app.meta.json",
+    ]
+    for name in debris:
+        (tree.path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tree.path / name).write_bytes(b"\x00debris")
+    (tree.path / "src" / "app.py").write_text("print(2)\n")
+    assert tree.changed_files() == ["src/app.py"]
+    sha = tree.commit_all("Change app", author=APP, co_authors=[], session_id="s-6").sha
+    assert sha is not None
+    assert git("show", "--name-only", "--format=", sha, cwd=tree.path).split() == ["src/app.py"]
+    # The rule lives in the host's git dir, never in the worktree or the repository.
+    assert not (tree.path / ".gitignore").exists()
+    assert "__pycache__/" in (tree.git_dir / "autocoder-exclude").read_text()
+    tree.remove()
+
+    # A repository that tracks a .pyc asked for such files: a new one is committed (the other
+    # kinds of debris still are not).
+    upstream_commit(origin, "main", {"vendor/legacy.pyc": "compiled\n"}, "vendor a pyc")
+    mirror = cache.update(url, auth)
+    tree = prepare_worktree(
+        mirror, base_branch="main", branch="autocoder/issue-6", existing_branch=False,
+        dest=tmp_path / "s2",
+    )  # fmt: skip
+    (tree.path / "vendor" / "other.pyc").write_text("compiled too\n")
+    (tree.path / "vendor" / "legacy.pyc").write_text("recompiled\n")
+    (tree.path / "src" / "__pycache__").mkdir()
+    (tree.path / "src" / "__pycache__" / "app.cpython-311.pyc").write_text("debris\n")
+    sha = tree.commit_all("Vendor", author=APP, co_authors=[], session_id="s-7").sha
+    assert sha is not None
+    committed = git("show", "--name-only", "--format=", sha, cwd=tree.path).split()
+    assert committed == ["vendor/legacy.pyc", "vendor/other.pyc"]
+
+
+def test_bytecode_is_not_written_by_sandboxed_python() -> None:
+    from runner.sandbox.environment import clean_environment
+
+    assert clean_environment({})["PYTHONDONTWRITEBYTECODE"] == "1"
+
+
+# --- resuming the issue's branch (issue #17) --------------------------------------------------
+
+
+def test_branch_history_tells_autocoders_finished_work_from_a_persons_commits(
+    cache: MirrorCache, url: str, origin: Path, auth: GitAuth, tmp_path: Path
+) -> None:
+    from runner.workspace.resume import read_branch_history
+
+    branch = branch_name(8, "Resume me")
+    mirror = cache.update(url, auth)
+    history = read_branch_history(mirror, base_branch="main", branch=branch)
+    assert history.remote is None and history.local is None
+
+    first = prepare_worktree(
+        mirror, base_branch="main", branch=branch, existing_branch=False, dest=tmp_path / "s1"
+    )
+    (first.path / "w.txt").write_text("one\n")
+    wip = first.commit_all("WIP", author=APP, co_authors=[PERSON], session_id="a").sha
+    (first.path / "w.txt").write_text("two\n")
+    done = first.commit_all(
+        "Done", author=APP, co_authors=[PERSON], session_id="b", engine_finished=True
+    ).sha
+    body = git("log", "-1", "--format=%B", cwd=first.path)
+    assert body.endswith("Autocoder-Session: b\nAutocoder-Engine: finished\n\n")
+    first.push(url, auth)
+    first.remove()
+
+    mirror = cache.update(url, auth)
+    history = read_branch_history(mirror, base_branch="main", branch=branch)
+    assert history.local is None  # the mirror's branch is where the remote one is
+    remote = history.remote
+    assert remote is not None and remote.sha == done
+    assert [(c.sha, c.sessions, c.engine_finished) for c in remote.commits] == [
+        (wip, ("a",), False),
+        (done, ("b",), True),
+    ]
+    assert remote.foreign(APP) == ()
+    assert remote.foreign(PERSON) == remote.commits  # another identity: nothing is its
+
+    # Committed here, never pushed (a session killed between its commit and its push).
+    second = prepare_worktree(
+        mirror, base_branch="main", branch=branch, existing_branch=True, dest=tmp_path / "s2"
+    )
+    (second.path / "w.txt").write_text("three\n")
+    local_sha = second.commit_all(
+        "More", author=APP, co_authors=[], session_id="c", engine_finished=True
+    ).sha
+    second.remove()
+    history = read_branch_history(mirror, base_branch="main", branch=branch)
+    assert history.local is not None and history.local.sha == local_sha
+    assert [c.session for c in history.local.commits] == ["c"]
+    resumed = prepare_worktree(
+        mirror, base_branch="main", branch=branch, existing_branch=False,
+        dest=tmp_path / "s3", start_sha=local_sha,
+    )  # fmt: skip
+    assert resumed.head_sha() == local_sha and resumed.base_sha == first.base_sha
+    assert (resumed.path / "w.txt").read_text() == "three\n"
+    resumed.remove()
+
+    # A person pushes to the branch: their commit is foreign, even with a forged trailer.
+    person = upstream_commit(
+        origin,
+        branch,
+        {"w.txt": "mine\n"},
+        "Mine\n\nAutocoder-Session: x\nAutocoder-Engine: finished",
+    )
+    mirror = cache.update(url, auth)
+    history = read_branch_history(mirror, base_branch="main", branch=branch)
+    assert history.remote is not None and history.remote.sha == person
+    assert [c.sha for c in history.remote.foreign(APP)] == [person]
+    assert history.local is None  # no longer ahead of the remote branch
+
+
+def test_a_worktree_left_by_a_killed_session_frees_its_branch(
+    cache: MirrorCache, url: str, auth: GitAuth, tmp_path: Path
+) -> None:
+    mirror = cache.update(url, auth)
+    branch = "autocoder/issue-9"
+    # A session process makes its worktree, commits, and dies without cleaning up.
+    script = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from runner.workspace import prepare_worktree, Identity\n"
+        "tree = prepare_worktree(Path(sys.argv[1]), base_branch='main', branch=sys.argv[2],\n"
+        "    existing_branch=False, dest=Path(sys.argv[3]))\n"
+        "(tree.path / 'w.txt').write_text('unpushed\\n')\n"
+        "tree.commit_all('WIP', author=Identity('a', 'a@x'), co_authors=[], session_id='k')\n"
+        "print(tree.head_sha(), flush=True)\n"
+        "os.kill(os.getpid(), 9)\n"
+    )
+    dead = subprocess.run(
+        [sys.executable, "-c", script, str(mirror), branch, str(tmp_path / "dead")],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert dead.returncode == -9, dead.stderr
+    unpushed = dead.stdout.strip()
+    assert (tmp_path / "dead" / "w.txt").exists()
+
+    live = prepare_worktree(
+        mirror, base_branch="main", branch="autocoder/issue-10", existing_branch=False,
+        dest=tmp_path / "live",
+    )  # fmt: skip
+    again = prepare_worktree(
+        mirror, base_branch="main", branch=branch, existing_branch=False,
+        dest=tmp_path / "again", start_sha=unpushed,
+    )  # fmt: skip
+    assert again.head_sha() == unpushed and not (tmp_path / "dead").exists()
+    # A living session's worktree is never taken.
+    with pytest.raises(BranchInUse):
+        prepare_worktree(
+            mirror, base_branch="main", branch="autocoder/issue-10", existing_branch=False,
+            dest=tmp_path / "thief",
+        )  # fmt: skip
+    assert live.path.exists()
