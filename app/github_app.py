@@ -122,6 +122,18 @@ class AppGitHub:
             self._permissions[key] = (permission, now + self._permission_ttl)
         return permission
 
+    def forget_permissions(self, repository: str | None = None, login: str | None = None) -> None:
+        """Drop remembered permissions of `login` on `repository` (None: any), after an event
+        that changed access (`member`, `membership`, `organization`, `team`)."""
+        repo_key = repository.lower() if repository is not None else None
+        login_key = login.lower() if login is not None else None
+        with self._lock:
+            for key in list(self._permissions):
+                if (repo_key is None or key[0] == repo_key) and (
+                    login_key is None or key[1] == login_key
+                ):
+                    del self._permissions[key]
+
     def comment(self, installation_id: int, repository: str, number: int, body: str) -> None:
         with self.client(installation_id) as github:
             github.create_issue_comment(repository, number, body)

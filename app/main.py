@@ -113,6 +113,8 @@ def create_app(
             REGISTER_APP_HELP,
         )
 
+    writer = webhook_route.delivery_writer(state)  # one writer of deliveries
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if run_workers:
@@ -125,6 +127,7 @@ def create_app(
             if state.reconcile is not None:
                 state.reconcile.stop()
             state.stop.set()
+            writer.close()  # the deliveries still queued are written first
             if state.workers is not None:
                 state.workers.stop()
                 state.workers = None
@@ -132,7 +135,7 @@ def create_app(
                 state.github.close()
             state.database.dispose()
 
-    app = FastAPI(
+    app = webhook_route.WebhooksFirst(
         title="autocoder",
         summary="The self-hosted GitHub App of autocoder",
         lifespan=lifespan,
@@ -142,6 +145,6 @@ def create_app(
     app.state.autocoder = state
     app.include_router(health.router)
     app.include_router(metrics_route.router)
-    app.include_router(webhook_route.router)
+    app.github_webhooks = webhook_route.WebhookReceiver(state, writer)
     app.include_router(features.router)
     return app

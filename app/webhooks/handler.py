@@ -119,6 +119,17 @@ class DeliveryHandler:
         except DeliveryFailed as failure:
             self._record_failure(event, delivery_id, payload, str(failure))
             raise
+        return self.apply(event, delivery_id, payload, decision)
+
+    def decide_delivery(self, event: str, payload: Mapping[str, Any]) -> Decision:
+        """Step 2 alone (may call GitHub: the bot's login once, permissions through a short
+        cache); raises `DeliveryFailed`."""
+        return self._decide(event, payload)
+
+    def apply(
+        self, event: str, delivery_id: str, payload: Mapping[str, Any], decision: Decision
+    ) -> Outcome:
+        """Step 3 in a transaction of its own; a failure is recorded and raised."""
         try:
             return self._apply(event, delivery_id, payload, decision)
         except IntegrityError:
@@ -150,33 +161,50 @@ class DeliveryHandler:
         self, event: str, delivery_id: str, payload: Mapping[str, Any], decision: Decision
     ) -> Outcome:
         with self._sessions() as db, db.begin():
-            delivery = db.scalar(select(Delivery).where(Delivery.delivery_id == delivery_id))
-            if delivery is not None and delivery.status in DONE_STATUSES:
-                return Outcome("duplicate", f"delivery {delivery_id} was already processed")
-            if delivery is None:
-                delivery = Delivery(delivery_id=delivery_id, attempts=1, received_at=utcnow())
-                db.add(delivery)
-            else:
-                delivery.attempts += 1
-            delivery.event = event
-            delivery.action = str(payload.get("action") or "") or None
-            delivery.repository = decision.repository
-            delivery.installation_id = decision.installation_id
-            delivery.status = DeliveryStatus.RECEIVED.value
-            delivery.error = None
-            db.flush()  # a concurrent twin fails here (unique delivery id)
+            return self.apply_in(db, event, delivery_id, payload, decision)
 
-            self._mirror(db, event, payload, decision)
-            outcome = self._act(db, event, delivery_id, payload, decision)
+    def apply_in(
+        self,
+        db: Session,
+        event: str,
+        delivery_id: str,
+        payload: Mapping[str, Any],
+        decision: Decision,
+    ) -> Outcome:
+        """Step 3 inside the caller's transaction (the webhook route's group commit)."""
+        delivery = db.scalar(select(Delivery).where(Delivery.delivery_id == delivery_id))
+        if delivery is not None and delivery.status in DONE_STATUSES:
+            return Outcome("duplicate", f"delivery {delivery_id} was already processed")
+        if delivery is None:
+            delivery = Delivery(delivery_id=delivery_id, attempts=1, received_at=utcnow())
+            db.add(delivery)
+        else:
+            delivery.attempts += 1
+        delivery.event = event
+        delivery.action = str(payload.get("action") or "") or None
+        delivery.repository = decision.repository
+        delivery.installation_id = decision.installation_id
+        delivery.status = DeliveryStatus.RECEIVED.value
+        delivery.error = None
+        db.flush()  # a concurrent twin fails here (unique delivery id)
 
-            delivery.status = (
-                DeliveryStatus.IGNORED.value
-                if outcome.status == "ignored"
-                else DeliveryStatus.PROCESSED.value
-            )
-            delivery.outcome = outcome.detail
-            delivery.processed_at = utcnow()
+        self._mirror(db, event, payload, decision)
+        outcome = self._act(db, event, delivery_id, payload, decision)
+
+        delivery.status = (
+            DeliveryStatus.IGNORED.value
+            if outcome.status == "ignored"
+            else DeliveryStatus.PROCESSED.value
+        )
+        delivery.outcome = outcome.detail
+        delivery.processed_at = utcnow()
         return outcome
+
+    def record_failure(
+        self, event: str, delivery_id: str, payload: Mapping[str, Any], error: str
+    ) -> None:
+        """Record a failed delivery in a transaction of its own (a redelivery runs again)."""
+        self._record_failure(event, delivery_id, payload, error)
 
     def _record_failure(
         self, event: str, delivery_id: str, payload: Mapping[str, Any], error: str
