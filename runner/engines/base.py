@@ -10,6 +10,7 @@ from typing import Protocol
 from runner.limits import LimitGuard
 from runner.sandbox.mode import SandboxMode
 from runner.task import CommandRecord
+from runner.tools.registry import ToolSpec
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,9 @@ class EngineRequest:
     network: bool = False  # whether sandboxed commands may reach the network
     # Without a working sandbox the engine offers no command tool, unless this says otherwise.
     sandbox: SandboxMode = SandboxMode.AUTO
+    # The runner's own tools for this session (the feature tools of a feature/spec task); none
+    # for an ordinary issue session. OpenAI: functions of these names; Claude: MCP tools.
+    extra_tools: tuple[ToolSpec, ...] = ()
 
 
 @dataclass

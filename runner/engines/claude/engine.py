@@ -4,7 +4,8 @@ How the runner stays in charge of a CLI that has its own agent loop:
 
 - Tools: only Read, Write, Edit, Glob, Grep and Bash are given to the CLI (`--tools`), with no
   settings files (`setting_sources=[]`: a repository's `.claude/settings.json` could add hooks or
-  allow-rules), no MCP servers but ours (none; `strict_mcp_config`), and prompts delivered
+  allow-rules), no MCP servers but ours (`strict_mcp_config`; only when the request carries the
+  runner's own tools, e.g. the feature tools: `extra_tools`), and prompts delivered
   verbatim (an `@/path` in issue text is not expanded into a file's content).
 - Policy: in the default permission mode the CLI does NOT consult `can_use_tool` for calls it
   deems harmless (tried on CLI 2.1.330: `Read` inside the working directory and Bash `ls` ran
@@ -86,6 +87,7 @@ from runner.engines.base import (
     ToolUse,
 )
 from runner.engines.claude.errors import describe_model_failure, describe_retry
+from runner.engines.claude.extra_tools import SERVER_NAME, mcp_tool_name, sdk_server
 from runner.engines.claude.gate import (
     COMMAND_TOOL,
     TOOLS,
@@ -239,7 +241,14 @@ class ClaudeEngine:
             worktree, extra_commands=(*self._extra_commands, *request.allowed_commands)
         )
         refused = None if sandbox.commands_allowed else sandbox.refusal()
-        return ToolGate(worktree=worktree, policy=policy, bash=bash, commands_refused=refused)
+        extra = frozenset(mcp_tool_name(spec.name) for spec in request.extra_tools)
+        return ToolGate(
+            worktree=worktree,
+            policy=policy,
+            bash=bash,
+            commands_refused=refused,
+            extra_tools=extra,
+        )
 
 
 class _ClaudeSession:
@@ -294,14 +303,19 @@ class _ClaudeSession:
             # Without a working sandbox, Bash is neither offered nor allowed (the gate refuses
             # it too, should the CLI offer it anyway).
             tools=offered_tools(commands_allowed=self._commands_allowed),
-            allowed_tools=[],
+            # The runner's own tools (if any) through one in-process MCP server; no other MCP.
+            allowed_tools=[mcp_tool_name(spec.name) for spec in self._request.extra_tools],
             disallowed_tools=[] if self._commands_allowed else [COMMAND_TOOL],
             system_prompt={
                 "type": "preset",
                 "preset": "claude_code",
                 "append": f"{self._request.system_prompt.rstrip()}\n\n{notes}",
             },
-            mcp_servers={},
+            mcp_servers=(
+                {SERVER_NAME: sdk_server(self._request.extra_tools)}
+                if self._request.extra_tools
+                else {}
+            ),
             strict_mcp_config=True,
             setting_sources=[],
             verbatim_prompts=True,
@@ -499,7 +513,8 @@ class _ClaudeSession:
             self._emit(Retrying(reason, wait_s))
         elif message.subtype == "init":
             tools = message.data.get("tools")
-            extra = sorted(set(tools) - set(TOOLS)) if isinstance(tools, list) else []
+            ours = {mcp_tool_name(spec.name) for spec in self._request.extra_tools}
+            extra = sorted(set(tools) - set(TOOLS) - ours) if isinstance(tools, list) else []
             if extra:  # the gate refuses them anyway; say so, it means the CLI changed
                 log.warning("Claude Code offers tools beyond the allowed set: %s", extra)
 

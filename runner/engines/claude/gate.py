@@ -191,8 +191,12 @@ class ToolGate:
         policy: CommandPolicy,
         bash: BashRewriter,
         commands_refused: str | None = None,
+        extra_tools: frozenset[str] = frozenset(),
     ) -> None:
-        """`commands_refused`: why every Bash call is refused (no working sandbox), or None."""
+        """`commands_refused`: why every Bash call is refused (no working sandbox), or None.
+        `extra_tools`: Claude Code names (`mcp__autocoder__…`) of the runner's own tools, which
+        run in the runner's process on GitHub, not in the worktree: allowed as they are."""
+        self._extra_tools = extra_tools
         self._worktree = worktree
         self._policy = policy
         self._bash = bash
@@ -226,6 +230,8 @@ class ToolGate:
             return GateDecision(tool_use_id, name, False, self._closed_reason, original)
         if name == "Bash" and self._commands_refused is not None:
             return GateDecision(tool_use_id, name, False, self._commands_refused, original)
+        if name in self._extra_tools:
+            return GateDecision(tool_use_id, name, True, "", original)
         verdict = judge_tool_call(name, tool_input, worktree=self._worktree, policy=self._policy)
         if not verdict.allowed:
             return GateDecision(tool_use_id, name, False, verdict.reason, original)

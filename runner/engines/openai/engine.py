@@ -101,6 +101,8 @@ class OpenAIEngine:
         emit: EventSink,
     ) -> EngineOutcome:
         registry = self._tools_factory(self._toolbox_for(request))
+        for spec in request.extra_tools:
+            registry.register(spec)
         tools = registry.openai_schema()
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": request.system_prompt},
