@@ -1,11 +1,15 @@
-"""Turn settings into the parts a session needs: GitHub credentials and client, engine, deps.
+"""Turn settings into the parts a session needs: GitHub credentials and client, engine, deps,
+the task, and a run that stops cleanly on a signal.
 
-Shared by `autocoder run`, the App's worker and the Action, so all three build a session the same
-way.
+Shared by `autocoder run`, the Action and the App's session process
+(`runner.session_process`), so all three build and run a session the same way.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
 from collections.abc import Callable
 
 from runner.engines.base import Engine
@@ -13,6 +17,8 @@ from runner.github.auth import GitHubCredentials
 from runner.github.client import GitHubClient
 from runner.session import SessionDeps
 from runner.settings import RunnerSettings
+from runner.task import Limits, SessionResult, Task
+from runner.work_order import WorkKind
 from runner.workspace import Identity, MirrorCache
 
 OLLAMA_BASE_URL = "http://localhost:11434/v1"
@@ -82,3 +88,83 @@ def session_deps(
         echo=echo,
         sandbox=settings.sandbox,
     )
+
+
+def load_task(
+    github: GitHubClient,
+    *,
+    kind: WorkKind,
+    repository: str,
+    issue_number: int,
+    pull_number: int | None,
+    review_id: int | None,
+    actor: str | None,
+    limits: Limits,
+    bot_login: str | None,
+) -> Task:
+    """The task for a piece of work: a follow-up on autocoder's pull request, else the issue
+    (asked by `actor`, or by the issue's author when nobody is named)."""
+    from runner.task_loader import load_follow_up_task, load_issue_task
+
+    if kind is WorkKind.FOLLOW_UP:
+        if pull_number is None:
+            raise ValueError(f"a follow-up on #{issue_number} names no pull request")
+        return load_follow_up_task(
+            github,
+            repository,
+            pull_number,
+            issue_number,
+            review_id,
+            triggered_by=actor or "",
+            limits=limits,
+        )
+    if not actor:
+        actor = github.get_issue(repository, issue_number).author
+    return load_issue_task(
+        github,
+        repository,
+        issue_number,
+        triggered_by=actor,
+        limits=limits,
+        bot_login=bot_login,
+    )
+
+
+def bot_login_of(settings: RunnerSettings) -> str | None:
+    """autocoder's own login when it commits as an App's bot (its comments are not the task)."""
+    return settings.commit_name if settings.commit_name.endswith("[bot]") else None
+
+
+async def run_until_stopped(
+    task: Task,
+    deps: SessionDeps,
+    echo: Callable[[str], None],
+    *,
+    cancel: asyncio.Event | None = None,
+) -> SessionResult:
+    """The session, stopped cleanly (work committed and pushed, check run completed) on SIGINT
+    or SIGTERM — an Actions job being cancelled, a worker stopping its session — or when
+    `cancel` is set."""
+    from runner.session import run_session
+
+    cancel = cancel or asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def stop(signum: int) -> None:
+        if not cancel.is_set():
+            echo(f"received {signal.Signals(signum).name}: stopping, keeping the work so far")
+            cancel.set()
+
+    installed = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        # Not every loop can take signal handlers (NotImplementedError off Unix, RuntimeError off
+        # the main thread, ValueError for a signal it refuses); then the process ends the
+        # ordinary way and only the session's own limits bound it.
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, stop, signum)
+            installed.append(signum)
+    try:
+        return await run_session(task, deps, cancel=cancel)
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)

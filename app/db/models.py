@@ -158,6 +158,24 @@ class SessionRecord(Base):
     log: Mapped[str] = mapped_column(Text, default="")
 
 
+class SessionEventRow(Base):
+    """One event of one attempt's session (`runner.events`), in the order it came: the live log
+    and the record of what the attempt did (check runs opened, pushes, its pull request)."""
+
+    __tablename__ = "session_events"
+    __table_args__ = (
+        UniqueConstraint("job_id", "attempt", "seq", name="uq_session_events_job_attempt_seq"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(Integer, index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Delivery(Base):
     """A webhook delivery, by GitHub's `X-GitHub-Delivery` id (a redelivery carries the same)."""
 

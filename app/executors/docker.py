@@ -83,6 +83,7 @@ def docker_run_command(
         "run",
         "--rm",
         "--init",
+        "--interactive",
         "--name",
         container_name(spec.job_id, spec.attempt),
         "--label",
@@ -171,9 +172,9 @@ class DockerExecutor:
         process = subprocess.Popen(
             self.command(spec),
             env=child_env(env),
-            stdin=subprocess.DEVNULL,
-            stdout=log_file if log_file is not None else subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
+            stdin=subprocess.PIPE,  # the work order, then control lines (app.executors.base)
+            stdout=subprocess.PIPE,  # the session's events
+            stderr=log_file if log_file is not None else subprocess.DEVNULL,
             start_new_session=True,
         )
         name = container_name(spec.job_id, spec.attempt)

@@ -1,11 +1,12 @@
 """The local executor: each session is a subprocess of the server, in its own process group.
 
-Stopping it signals the whole group (SIGTERM, then SIGKILL after a grace period), so git, bwrap
-and the Claude Code CLI that the session started go too. The session also dies with the server:
-it asks the kernel for SIGTERM when its parent goes (`PR_SET_PDEATHSIG`, see
-`app.session_main`), because a session that outlived its server would be supervised by nobody —
-no wall-clock stop, no concurrency accounting, its output pipe gone — and would race the worker
-that takes its job over once the lease runs out.
+The child is `python -m runner.session_process` with stdin/stdout pipes and a clean environment
+(`app.executors.base`). Stopping it signals the whole group (SIGTERM, then SIGKILL after a grace
+period), so git, bwrap and the Claude Code CLI that the session started go too. The session also
+dies with the server: it asks the kernel for SIGTERM when its parent goes (`PR_SET_PDEATHSIG`,
+see `runner.session_process`) and stops when its stdin closes, because a session that outlived
+its server would be supervised by nobody — no wall-clock stop, no concurrency accounting, its
+output pipe gone — and would race the worker that takes its job over once the lease runs out.
 """
 
 from __future__ import annotations
@@ -21,8 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
-from app.executors.base import LaunchSpec, ProcessSession, session_argv
-from app.worker.env import without_withheld
+from app.executors.base import LaunchSpec, ProcessSession, clean_env, session_argv
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class LocalExecutor:
         self.cwd = cwd
 
     def command(self, spec: LaunchSpec) -> list[str]:
-        return [self.python, *session_argv(spec, parent_pid=os.getpid())]
+        return [self.python, *session_argv(spec)]
 
     def launch(self, spec: LaunchSpec) -> LocalSession:
         log_file: IO[bytes] | None = None
@@ -67,9 +67,9 @@ class LocalExecutor:
         process = subprocess.Popen(
             self.command(spec),
             env=child_env(spec.env),
-            stdin=subprocess.DEVNULL,
-            stdout=log_file if log_file is not None else subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log_file if log_file is not None else subprocess.DEVNULL,
             cwd=self.cwd,
             start_new_session=True,
             close_fds=True,
@@ -82,11 +82,8 @@ class LocalExecutor:
 
 
 def child_env(extra: Mapping[str, str]) -> dict[str, str]:
-    """The server's environment without what only the server needs, plus `extra`."""
-    env = without_withheld(os.environ)
-    env.update(extra)
-    env.setdefault("PYTHONUNBUFFERED", "1")
-    return env
+    """The session's environment: the basics of the server's plus `extra`, nothing else."""
+    return clean_env(extra)
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:

@@ -17,16 +17,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base
 from app.db.models import UTCDateTime, utcnow
+from runner.work_order import WorkKind
 
-KINDS = ("start", "follow_up", "retry")
-EXCLUSIVE_KINDS = ("start", "retry")  # dropped while the issue has an active job
+KINDS = tuple(kind.value for kind in WorkKind)
+EXCLUSIVE_KINDS = tuple(kind.value for kind in WorkKind if kind.exclusive)
 STATES = ("queued", "running", "succeeded", "failed", "cancelled", "superseded")
 ACTIVE_STATES = ("queued", "running")
 TERMINAL_STATES = ("succeeded", "failed", "cancelled", "superseded")
 
-# Keys of `Job.payload` the session entry reads (the names match runner.decide.Decision).
-PAYLOAD_PULL_NUMBER = "pull_number"  # follow_up: autocoder's pull request
-PAYLOAD_REVIEW_ID = "review_id"  # follow_up: the review that asked for it (optional)
+# A failed attempt the infrastructure caused (a kill, a lost lease, a server stopping) does not
+# use up one of the job's attempts; after this many of them the job fails all the same.
+MAX_INTERRUPTIONS = 5
 
 __all__ = ["ACTIVE_STATES", "KINDS", "STATES", "TERMINAL_STATES", "Job", "utcnow"]
 
@@ -40,7 +41,10 @@ class Job(Base):
     issue_number: Mapped[int] = mapped_column(Integer)
     installation_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     actor: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the decision, as data
+    pull_number: Mapped[int | None] = mapped_column(Integer, nullable=True)  # follow-ups
+    review_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # follow-ups
+    interruptions: Mapped[int] = mapped_column(Integer, default=0)  # see MAX_INTERRUPTIONS
     state: Mapped[str] = mapped_column(String(16), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=3)
@@ -67,6 +71,10 @@ class Job(Base):
         Index("ix_jobs_issue", "repository", "issue_number", "state"),
         Index("ix_jobs_installation_state", "installation_id", "state"),
     )
+
+    @property
+    def work_kind(self) -> WorkKind:
+        return WorkKind(self.kind)
 
     @property
     def active(self) -> bool:

@@ -39,6 +39,7 @@ from app.queue.models import (
     ACTIVE_STATES,
     EXCLUSIVE_KINDS,
     KINDS,
+    MAX_INTERRUPTIONS,
     TERMINAL_STATES,
     Job,
     utcnow,
@@ -77,10 +78,13 @@ def enqueue(
     payload: dict[str, Any],
     delivery_id: str | None,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    pull_number: int | None = None,
+    review_id: int | None = None,
 ) -> Job | None:
     """Store a job; None when it is dropped: a delivery already enqueued, or a `start`/`retry`
     for an issue that has a queued or running job. A `follow_up` is always stored (it runs after
-    the issue's earlier jobs). Does not commit."""
+    the issue's earlier jobs). The work order's pull request and review are columns (taken
+    from `payload`, the decision as data, when not given). Does not commit."""
     if kind not in KINDS:
         raise QueueError(f"job kind must be one of {KINDS}, got {kind!r}")
     if max_attempts < 1:
@@ -100,6 +104,11 @@ def enqueue(
         installation_id=installation_id,
         actor=actor,
         payload=dict(payload),
+        pull_number=pull_number
+        if pull_number is not None
+        else _int_or_none(payload, "pull_number"),
+        review_id=review_id if review_id is not None else _int_or_none(payload, "review_id"),
+        interruptions=0,
         state="queued",
         attempts=0,
         max_attempts=max_attempts,
@@ -112,6 +121,11 @@ def enqueue(
     db.add(job)
     db.flush()
     return job
+
+
+def _int_or_none(payload: dict[str, Any], key: str) -> int | None:
+    value = payload.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def active_job(db: Session, repository: str, issue_number: int) -> Job | None:
@@ -352,9 +366,21 @@ def fail(
     return "queued" if int(result.rowcount or 0) == 1 else None  # type: ignore[attr-defined]
 
 
-def release(db: Session, job_id: int, worker_id: str, *, reason: str) -> bool:
-    """Give a running job back to the queue at once, without counting the attempt (the worker
-    is shutting down; the job did nothing wrong). Commits."""
+def release(db: Session, job_id: int, worker_id: str, *, reason: str) -> str | None:
+    """The attempt was interrupted by the infrastructure (the server stopping, the session
+    killed from outside): back to the queue at once, without using up an attempt — unless it
+    was interrupted `MAX_INTERRUPTIONS` times already, then `failed`. Returns the new state
+    (None: the job was not ours). Commits."""
+    job = get_job(db, job_id)
+    if job is None or job.state != "running" or job.lease_owner != worker_id:
+        db.commit()
+        return None
+    if job.cancel_requested:
+        return "cancelled" if finished_by(db, job_id, worker_id, state="cancelled") else None
+    interruptions = job.interruptions + 1
+    if interruptions > MAX_INTERRUPTIONS:
+        note = f"{reason} (interrupted {interruptions} times; giving up)"
+        return "failed" if finished_by(db, job_id, worker_id, state="failed", error=note) else None
     now = utcnow()
     result = db.execute(
         update(Job)
@@ -363,9 +389,8 @@ def release(db: Session, job_id: int, worker_id: str, *, reason: str) -> bool:
             state="queued",
             error=reason,
             not_before=None,
-            attempts=func.max(Job.attempts - 1, 0)
-            if db.get_bind().dialect.name == "sqlite"
-            else func.greatest(Job.attempts - 1, 0),
+            attempts=max(job.attempts - 1, 0),
+            interruptions=interruptions,
             lease_owner=None,
             lease_expires_at=None,
             updated_at=now,
@@ -373,7 +398,7 @@ def release(db: Session, job_id: int, worker_id: str, *, reason: str) -> bool:
         .execution_options(synchronize_session=False)
     )
     db.commit()
-    return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
+    return "queued" if int(result.rowcount or 0) == 1 else None  # type: ignore[attr-defined]
 
 
 def requeue_expired(db: Session, now: datetime | None = None) -> int:
@@ -382,9 +407,11 @@ def requeue_expired(db: Session, now: datetime | None = None) -> int:
 
 
 def take_over_expired(db: Session, now: datetime | None = None) -> list[TakenOver]:
-    """Running jobs whose lease ran out go back to `queued` (due now) — or end `cancelled` if a
-    cancel was asked for, or `failed` when no attempt is left. The check run the dead attempt
-    had open is moved to `abandoned_check_runs`, for `close_abandoned` to conclude. Commits."""
+    """Running jobs whose lease ran out (their server died) go back to `queued` (due now),
+    without using up the attempt: the infrastructure failed, not the session — or end
+    `cancelled` if a cancel was asked for, or `failed` after `MAX_INTERRUPTIONS`. The check run
+    the dead attempt had open is moved to `abandoned_check_runs`, for `close_abandoned` to
+    conclude. Commits."""
     now = now or utcnow()
     expired = db.scalars(
         select(Job).where(Job.state == "running", Job.lease_expires_at < now).order_by(Job.id)
@@ -394,13 +421,16 @@ def take_over_expired(db: Session, now: datetime | None = None) -> list[TakenOve
     for job in expired:
         owner = job.lease_owner
         note = f"worker {owner} stopped renewing its lease (attempt {job.attempts}); taken over"
+        interruptions = job.interruptions + 1
         if job.cancel_requested:
             state, values = "cancelled", {"finished_at": now}
-        elif job.attempts >= job.max_attempts:
+        elif interruptions > MAX_INTERRUPTIONS:
             state, values = "failed", {"finished_at": now}
-            note += f"; no attempt left of {job.max_attempts}"
+            note += f"; interrupted {interruptions} times, giving up"
         else:
-            state, values = "queued", {"not_before": None}
+            state = "queued"
+            values = {"not_before": None, "attempts": max(job.attempts - 1, 0)}
+        values["interruptions"] = interruptions
         abandoned = list(job.abandoned_check_runs or [])
         if job.check_run_id is not None:
             abandoned.append({"id": job.check_run_id, "head_sha": job.check_run_sha or ""})

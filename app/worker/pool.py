@@ -1,11 +1,13 @@
 """The worker pool: threads inside `autocoder serve`.
 
-Each worker thread claims a job (`store.claim_next`, with a lease), launches its session through
-the executor and watches it: it renews the lease while the session runs (the session renews it
-too, so the lease means "this attempt is alive"), stops the session when its lease is lost or a
-cancel was not honoured within the grace period, and, when the session process ends without
-having recorded an outcome (it crashed), records a transient failure — retried with backoff
-until the job's attempts are used up.
+Each worker thread claims a job (`store.claim_next`, with a lease) and runs one attempt of it
+(`app.worker.attempt`): the worker alone owns the attempt — it launches the session process
+through the executor with a typed work order, reads and stores its events, heartbeats the
+lease, turns a cancel into a stop, and records the outcome (and the feature's status) once.
+
+A job is claimed as soon as it is committed: `notify` wakes a worker, and `start_workers`
+calls it for every transaction of the server that stores a job (`app.queue.notify`); the poll
+remains for jobs stored by another server sharing the database.
 
 A janitor thread takes over jobs whose lease ran out (their server died) and closes the check
 runs those dead attempts left open.
@@ -35,11 +37,15 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.executors.base import DATABASE_URL_ENV, Executor, LaunchSpec, SessionHandle
+from app.executors.base import Executor, LaunchSpec, SessionHandle
 from app.queue import store
 from app.queue.models import Job
+from app.queue.notify import notify_on_new_jobs
+from app.worker.attempt import Attempt, AttemptConfig
 from app.worker.engine_gate import EngineGate, not_configured_comment
-from app.worker.env import session_env
+from app.worker.env import engine_env
+from app.worker.orders import OrderMaker, app_tokens
+from app.worker.outcome import Backoff, feature_status_after_takeover
 from app.worker.recovery import app_github_factory, close_all_abandoned
 from app.worker.settings import WorkerSettings
 from runner.github.client import GitHubClient
@@ -98,8 +104,11 @@ class WorkerPool:
         sessions: sessionmaker[Session],
         executor: Executor,
         config: PoolConfig,
+        orders: OrderMaker,
         *,
         env: Mapping[str, str] | None = None,
+        engine_name: str = "claude",
+        model: str | None = None,
         stop_event: threading.Event | None = None,
         github_for: Callable[[Job], GitHubClient | None] | None = None,
         prefix: str | None = None,
@@ -108,7 +117,10 @@ class WorkerPool:
         self.sessions = sessions
         self.executor = executor
         self.config = config
-        self.env = dict(env or {})
+        self.orders = orders
+        self.env = dict(env or {})  # the session's environment, beyond the basics
+        self.engine_name = engine_name
+        self.model = model
         self.stop_event = stop_event or threading.Event()
         self.github_for = github_for or (lambda job: None)
         self.prefix = prefix or new_worker_prefix()
@@ -117,6 +129,7 @@ class WorkerPool:
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
+        self.unhook: Callable[[], None] = lambda: None  # stops `notify` on new jobs
 
     # -- life cycle ------------------------------------------------------------------------------
 
@@ -145,6 +158,7 @@ class WorkerPool:
     def stop(self, timeout: float = 30.0) -> None:
         """Stop claiming; stop running sessions (they go back to the queue); wait for the
         threads up to `timeout` seconds."""
+        self.unhook()
         self.stop_event.set()
         self._wake.set()
         deadline = time.monotonic() + timeout
@@ -184,7 +198,8 @@ class WorkerPool:
             except Exception:
                 log.exception("job %s: the worker failed while running it", job.id)
 
-    def run_job(self, job: Job, worker_id: str) -> None:
+    def run_job(self, job: Job, worker_id: str) -> str | None:
+        """Run one attempt of a claimed job; returns the job's new state."""
         config = self.config
         log.info(
             "job %s (%s %s#%s) claimed by %s, attempt %d",
@@ -198,8 +213,8 @@ class WorkerPool:
         problem = self.engine_gate.problem(fresh=True) if self.engine_gate else None
         if problem is not None:
             self.refuse_unconfigured(job, worker_id, problem)
-            return
-        if job.attempts > 1:
+            return "failed"
+        if job.attempts > 1 or job.interruptions:
             with contextlib.suppress(Exception):
                 self.executor.clean_up(job.id)
         log_path = config.log_dir / f"job-{job.id}-{job.attempts}.log" if config.log_dir else None
@@ -207,33 +222,40 @@ class WorkerPool:
             job_id=job.id,
             attempt=job.attempts,
             worker_id=worker_id,
-            lease_s=config.lease_s,
-            heartbeat_s=config.heartbeat_s,
             env=self.env,
             log_path=log_path,
+            lease_s=config.lease_s,
+            heartbeat_s=config.heartbeat_s,
         )
+        attempt = Attempt(
+            self.sessions,
+            self.executor,
+            self.orders,
+            AttemptConfig(
+                lease_s=config.lease_s,
+                heartbeat_s=config.heartbeat_s,
+                cancel_grace_s=config.cancel_grace_s,
+                stop_grace_s=config.stop_grace_s,
+                backoff=Backoff(config.backoff_base_s, config.backoff_cap_s),
+            ),
+            job,
+            worker_id,
+            spec=spec,
+            stopping=self.stop_event,
+            github_for=self.github_for,
+            engine_name=self.engine_name,
+            model=self.model,
+        )
+
+        def launched(handle: SessionHandle) -> None:
+            with self._lock:
+                self.running[job.id] = handle
+
         try:
-            handle = self.executor.launch(spec)
-        except Exception as error:
-            with self.sessions() as db:
-                store.fail(
-                    db,
-                    job.id,
-                    worker_id,
-                    error=f"could not start the session: {error}",
-                    transient=True,
-                    backoff_base_s=config.backoff_base_s,
-                    backoff_cap_s=config.backoff_cap_s,
-                )
-            return
-        with self._lock:
-            self.running[job.id] = handle
-        try:
-            code, stopping = self._watch(job, worker_id, handle)
+            return attempt.run(launched)
         finally:
             with self._lock:
                 self.running.pop(job.id, None)
-        self._after(job, worker_id, code, stopping, log_path)
 
     def refuse_unconfigured(self, job: Job, worker_id: str, problem: str) -> None:
         """No model: say so once on the issue, start no session, fail the job."""
@@ -259,76 +281,6 @@ class WorkerPool:
                 error=f"not started: autocoder is not configured with a model: {problem}",
             )
 
-    def _watch(self, job: Job, worker_id: str, handle: SessionHandle) -> tuple[int, bool]:
-        """Wait for the session; returns its exit code and whether we stopped it because the
-        pool is stopping."""
-        config = self.config
-        cancel_seen: float | None = None
-        while True:
-            code = handle.wait(timeout=config.heartbeat_s)
-            if code is not None:
-                return code, False
-            if self.stop_event.is_set():
-                log.info("job %s: pool stopping; stopping %s", job.id, handle.description)
-                return handle.stop(config.stop_grace_s + 5), True
-            try:
-                with self.sessions() as db:
-                    if not store.heartbeat(db, job.id, worker_id, lease_s=config.lease_s):
-                        log.warning("job %s: lease lost; stopping %s", job.id, handle.description)
-                        return handle.stop(0), False
-                    current = store.get_job(db, job.id)
-            except Exception as error:
-                log.warning("job %s: heartbeat failed: %s", job.id, error)
-                continue
-            if current is not None and current.cancel_requested:
-                cancel_seen = cancel_seen or time.monotonic()
-                if time.monotonic() - cancel_seen > config.cancel_grace_s:
-                    log.warning(
-                        "job %s: cancel not honoured in %.0fs; stopping",
-                        job.id,
-                        config.cancel_grace_s,
-                    )
-                    return handle.stop(config.stop_grace_s), False
-
-    def _after(
-        self, job: Job, worker_id: str, code: int, stopping: bool, log_path: Path | None
-    ) -> None:
-        """The session process ended; if it did not record the job's outcome, record one."""
-        with self.sessions() as db:
-            current = store.get_job(db, job.id)
-            if current is None or current.state != "running" or current.lease_owner != worker_id:
-                state = current.state if current is not None else "gone"
-                log.info(
-                    "job %s (%s#%s): session exited %s; job %s%s%s",
-                    job.id,
-                    job.repository,
-                    job.issue_number,
-                    code,
-                    state,
-                    pull_request_note(db, job.id),
-                    f" (log: {log_path})" if log_path else "",
-                )
-                return
-            if current.cancel_requested:
-                store.finish(db, job.id, worker_id, state="cancelled", error=current.error)
-            elif stopping:
-                store.release(db, job.id, worker_id, reason="the server stopped")
-            else:
-                tail = log_tail(log_path)
-                outcome = store.fail(
-                    db,
-                    job.id,
-                    worker_id,
-                    error=f"the session process exited with status {code} without an outcome"
-                    + (f"; its output ended:\n{tail}" if tail else ""),
-                    transient=True,
-                    backoff_base_s=self.config.backoff_base_s,
-                    backoff_cap_s=self.config.backoff_cap_s,
-                )
-                log.warning(
-                    "job %s: session exited %s without an outcome; job %s", job.id, code, outcome
-                )
-
     # -- the janitor ---------------------------------------------------------------------------
 
     def _janitor(self) -> None:
@@ -353,6 +305,11 @@ class WorkerPool:
                     item.previous_owner,
                     item.state,
                 )
+            for item in taken:
+                current = store.get_job(db, item.job_id)
+                if current is not None:
+                    feature_status_after_takeover(db, current)
+            db.commit()
             if taken:
                 self._wake.set()
             close_all_abandoned(db, self.github_for)
@@ -427,24 +384,29 @@ def start_workers(
     stops it."""
     knobs = config.worker
     database_url = database_url_of(config.app.database_url, session_factory)
-    env = session_env(config)
-    env[DATABASE_URL_ENV] = database_url
-    env.setdefault(
-        "AUTOCODER_GITHUB_SECONDS_BETWEEN_WRITES", f"{knobs.github_seconds_between_writes:g}"
-    )
     pool_config = PoolConfig.from_settings(
         knobs, config.app.concurrency, default_log_dir(database_url)
     )
+    app = config.app
+    orders = OrderMaker(
+        config.runner,
+        app_tokens(app.github_app_id, app.private_key_pem(), app.github_api_url),
+        seconds_between_writes=knobs.github_seconds_between_writes,
+    )
     pool = WorkerPool(
         session_factory,
-        make_executor(config.app.executor, knobs, database_url),
+        make_executor(app.executor, knobs, database_url),
         pool_config,
-        env=env,
+        orders,
+        env=engine_env(config.environ),
         stop_event=stop_event,
         github_for=app_github_factory(
-            config.app, seconds_between_writes=knobs.github_seconds_between_writes
+            app, seconds_between_writes=knobs.github_seconds_between_writes
         ),
         engine_gate=engine_gate,
+        engine_name=config.runner.engine,
+        model=config.runner.model,
     )
+    pool.unhook = notify_on_new_jobs(session_factory, pool.notify)
     log.info("session logs go to %s", pool_config.log_dir or "nowhere (no log directory)")
     return pool.start()

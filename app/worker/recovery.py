@@ -1,8 +1,10 @@
 """Closing what a dead session left open on GitHub.
 
-A session whose worker died (its lease ran out) cannot conclude its check run; the next worker
-does: every check run recorded as abandoned on the job is completed as `cancelled` with a note
-saying what happened and what comes next.
+No attempt leaves a check run `in_progress`. A session that dies (killed, crashed) cannot
+conclude its check runs; its worker does, from the attempt's events (`close_check_runs`). A
+worker that dies (its lease ran out) cannot either; the janitor of the server that takes the job
+over does: every check run recorded as abandoned on the job is completed as `cancelled` with a
+note saying what happened and what comes next.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from runner.reporting.reporter import ACTIONS_DONE, CHECK_RUN_NAME
 log = logging.getLogger(__name__)
 
 
-def abandoned_note(job: Job) -> tuple[str, str]:
-    """Title and summary for a check run whose session died with its worker."""
+def abandoned_note(
+    job: Job, why: str = "server restart or crash; its lease ran out"
+) -> tuple[str, str]:
+    """Title and summary for a check run whose session died (`why`)."""
     if job.state == "queued":
         next_step = f"autocoder runs the session again (job {job.id})."
     elif job.state == "cancelled":
@@ -35,7 +39,7 @@ def abandoned_note(job: Job) -> tuple[str, str]:
         )
     summary = (
         f"The worker running this session for #{job.issue_number} stopped without concluding "
-        f"it (server restart or crash; its lease ran out). {next_step}"
+        f"it ({why}). {next_step}"
     )
     return "Interrupted", summary
 
@@ -43,13 +47,25 @@ def abandoned_note(job: Job) -> tuple[str, str]:
 def close_abandoned_check_runs(github: GitHubClient, job: Job) -> list[int]:
     """Complete the job's abandoned check runs that are still open; returns the ids dealt with
     (closed now, already completed, or gone)."""
+    runs = {
+        int(entry.get("id") or 0): str(entry.get("head_sha") or "")
+        for entry in job.abandoned_check_runs or []
+    }
+    return close_check_runs(github, job, {k: v for k, v in runs.items() if k})
+
+
+def close_check_runs(
+    github: GitHubClient,
+    job: Job,
+    runs: dict[int, str],
+    *,
+    why: str = "server restart or crash; its lease ran out",
+) -> list[int]:
+    """Complete these check runs (id → head sha) of `job` unless GitHub shows them completed
+    already; returns the ids dealt with (closed now, already completed, or gone)."""
     done: list[int] = []
-    title, summary = abandoned_note(job)
-    for entry in job.abandoned_check_runs or []:
-        run_id = int(entry.get("id") or 0)
-        head_sha = str(entry.get("head_sha") or "")
-        if not run_id:
-            continue
+    title, summary = abandoned_note(job, why)
+    for run_id, head_sha in runs.items():
         try:
             if head_sha and not _still_open(github, job.repository, head_sha, run_id):
                 done.append(run_id)

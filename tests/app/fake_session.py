@@ -1,11 +1,12 @@
-"""A stand-in for `app.session_main` (same arguments, same database), for worker and executor
-tests that need real processes but no GitHub: its behaviour comes from the job's payload
-`{"fake": ...}`:
+"""A stand-in for `runner.session_process` (same protocol: a work order line on stdin, event
+lines on stdout, control lines after), for worker and executor tests that need real processes
+but no GitHub. Its behaviour is its one argument, JSON `{"fake": ...}`:
 
-- `succeed`: record success;  `fail`: record a permanent failure;
-- `crash`: exit 7 without recording anything;
-- `wait_cancel`: heartbeat until `cancel_requested`, then record `cancelled`;
-- `hang`: start a grandchild (`sleep`), write both pids to `pids`, ignore SIGTERM, never end.
+- `succeed`: a `success` result (after `seconds`);  `fail`: a permanent `Failure`;
+- `crash`: exit 7 without a result;
+- `wait_cancel`: wait for a `Stop` line, then a `cancelled` result;
+- `hang`: start a grandchild (`sleep`), write both pids to `pids`, ignore SIGTERM, never end;
+- `check_run`: say it opened check run `check_run_id`, then behave as `then`.
 """
 
 from __future__ import annotations
@@ -17,48 +18,59 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-from app.db.engine import open_database
-from app.executors.base import DATABASE_URL_ENV
-from app.queue import store
-from app.session_main import die_with_parent, parse_args
+from runner.events import (
+    CheckRun,
+    Failure,
+    Result,
+    SessionEvent,
+    Started,
+    Stop,
+    event_line,
+    parse_control,
+)
+from runner.work_order import WorkOrder
+
+
+def emit(event: SessionEvent) -> None:
+    sys.stdout.write(event_line(event))
+    sys.stdout.flush()
+
+
+def behave(order: WorkOrder, plan: dict[str, Any]) -> int:
+    behaviour = plan.get("fake", "succeed")
+    print(f"fake session for job {order.job_id}: {behaviour}", file=sys.stderr, flush=True)
+    if behaviour == "check_run":
+        emit(CheckRun(id=int(plan["check_run_id"]), state="in_progress", head_sha="0" * 40))
+        return behave(order, {**plan, "fake": plan.get("then", "crash")})
+    if behaviour == "succeed":
+        time.sleep(float(plan.get("seconds", 0)))
+        emit(Result(conclusion="success", summary="done"))
+    elif behaviour == "fail":
+        emit(Failure(error="permanent", transient=False))
+    elif behaviour == "crash":
+        return 7
+    elif behaviour == "wait_cancel":
+        for line in sys.stdin:
+            if isinstance(parse_control(line), Stop):
+                emit(Result(conclusion="cancelled", stopped=True))
+                return 0
+    elif behaviour == "hang":
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        child = subprocess.Popen(["sleep", "1000"])
+        if plan.get("pids"):
+            Path(plan["pids"]).write_text(json.dumps([os.getpid(), child.pid]))
+        while True:
+            time.sleep(1)
+    return 0
 
 
 def main() -> int:
-    args = parse_args(sys.argv[1:])
-    die_with_parent(args.parent_pid)
-    database = open_database(os.environ[DATABASE_URL_ENV], run_migrations=False)
-    with database.sessions() as db:
-        job = store.get_job(db, args.job_id)
-        assert job is not None
-        behaviour = job.payload.get("fake", "succeed")
-        pids_file = job.payload.get("pids")
-        db.commit()  # every transaction holds SQLite's write lock (BEGIN IMMEDIATE): end it
-        print(f"fake session for job {job.id}: {behaviour}", flush=True)
-        if behaviour == "succeed":
-            time.sleep(float(job.payload.get("seconds", 0)))
-            store.finish(db, job.id, args.worker_id, state="succeeded")
-        elif behaviour == "fail":
-            store.fail(db, job.id, args.worker_id, error="permanent", transient=False)
-        elif behaviour == "crash":
-            return 7
-        elif behaviour == "wait_cancel":
-            while True:
-                store.heartbeat(db, job.id, args.worker_id, lease_s=args.lease_seconds)
-                current = store.get_job(db, job.id)
-                if current is not None and current.cancel_requested:
-                    store.finish(db, job.id, args.worker_id, state="cancelled", error="stopped")
-                    return 0
-                time.sleep(0.1)
-        elif behaviour == "hang":
-            db.close()
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            child = subprocess.Popen(["sleep", "1000"])
-            if pids_file:
-                Path(pids_file).write_text(json.dumps([os.getpid(), child.pid]))
-            while True:
-                time.sleep(1)
-    return 0
+    plan = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
+    order = WorkOrder.from_line(sys.stdin.readline())
+    emit(Started(session_id=order.session_id, pid=os.getpid()))
+    return behave(order, plan)
 
 
 if __name__ == "__main__":

@@ -105,7 +105,8 @@ def test_docker_run_command(
     assert command[:4] == ["docker", "run", "--rm", "--init"]
     image_at = command.index(expected["image"])
     assert command[image_at - 2 : image_at] == ["--entrypoint", "python"]
-    assert command[image_at + 1 : image_at + 5] == ["-m", "app.session_main", "--job-id", "12"]
+    assert command[image_at + 1 :] == ["-m", "runner.session_process"]
+    assert "--interactive" in command, "the work order and control lines go on stdin"
     assert "--parent-pid" not in command, "a container does not watch the server's pid"
     for flag, values in expected.items():
         if flag != "image":

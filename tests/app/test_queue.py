@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
 
 from app.queue import store
-from app.queue.models import Job, utcnow
+from app.queue.models import MAX_INTERRUPTIONS, Job, utcnow
 from tests.app.queue_harness import REPO, add_job, open_db
 
 
@@ -134,7 +134,9 @@ def test_heartbeat_and_takeover_of_a_dead_workers_job(tmp_path: Path) -> None:
         assert "dead-worker" in (taken.error or "")
 
         again = store.claim_next(db, "live-worker", lease_s=30, max_per_installation=None)
-        assert again is not None and again.id == job.id and again.attempts == 2
+        # The dead worker's attempt was the infrastructure's failure: it is not counted.
+        assert again is not None and again.id == job.id and again.attempts == 1
+        assert again.interruptions == 1
         assert not store.heartbeat(db, job.id, "dead-worker", lease_s=30), (
             "the dead worker, back, learns it lost the job"
         )
@@ -146,7 +148,9 @@ def test_heartbeat_and_takeover_of_a_dead_workers_job(tmp_path: Path) -> None:
         assert done is not None and done.state == "succeeded" and done.abandoned_check_runs == []
 
 
-def test_takeover_ends_a_job_with_no_attempt_left_or_a_cancel_pending(tmp_path: Path) -> None:
+def test_takeover_ends_a_job_interrupted_too_often_or_with_a_cancel_pending(
+    tmp_path: Path,
+) -> None:
     database = open_db(tmp_path)
     with database.sessions() as db:
         once = add_job(db, 1, max_attempts=1)
@@ -158,9 +162,16 @@ def test_takeover_ends_a_job_with_no_attempt_left_or_a_cancel_pending(tmp_path: 
         db.commit()
         taken = store.take_over_expired(db, utcnow() + timedelta(seconds=1))
         assert sorted((t.job_id, t.state) for t in taken) == [
-            (once.id, "failed"),
+            (once.id, "queued"),  # its one attempt was not used up by the dead worker
             (stop.id, "cancelled"),
         ]
+        for _ in range(MAX_INTERRUPTIONS):
+            claimed = store.claim_next(db, "w", lease_s=0.1, max_per_installation=None)
+            assert claimed is not None and claimed.id == once.id and claimed.attempts == 1
+            taken = store.take_over_expired(db, utcnow() + timedelta(seconds=1))
+        assert [(t.job_id, t.state) for t in taken] == [(once.id, "failed")]
+        failed = store.get_job(db, once.id)
+        assert failed is not None and "giving up" in (failed.error or "")
 
 
 def test_transient_failures_retry_with_backoff_then_fail(tmp_path: Path) -> None:

@@ -14,12 +14,11 @@ from app.config import ServeConfig
 from app.env_file import EnvFileError, check_env_text
 from app.executors.base import LaunchSpec
 from app.executors.docker import DockerOptions, docker_run_command
-from app.executors.local import child_env
 from app.queue import store
-from app.worker.env import session_env
+from app.worker.env import engine_env
+from app.worker.orders import OrderMaker
 from autocoder.cli import _register, cli
-from runner.env_names import settings_from
-from runner.settings import RunnerSettings
+from runner.work_order import WorkOrder
 from tests.app.queue_harness import add_job, open_db
 
 MODEL_ENV = (
@@ -43,29 +42,35 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
 
 
-def test_dotenv_values_reach_the_session_environment_of_both_executors(tmp_path: Path) -> None:
+def test_dotenv_values_reach_the_session_in_its_work_order(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text(MODEL_ENV)
     config = ServeConfig.load({"AUTOCODER_MAX_TURNS": "9"}, Path(".env"))
     assert config.runner.max_turns == 9  # the environment wins over .env
     assert config.worker.max_attempts == 5
-    env = session_env(config)
-    assert env["ANTHROPIC_API_KEY"] == "sk-ant-from-dotenv"
-    assert env["ANTHROPIC_BASE_URL"] == "http://127.0.0.1:9/anthropic"
-    assert env["AUTOCODER_BASE_URL"] == "http://127.0.0.1:9/v1"
-    assert env["AUTOCODER_API_KEY"] == "sk-from-dotenv"
-    assert env["AUTOCODER_MAX_TURNS"] == "9"
-    assert "AUTOCODER_WEBHOOK_SECRET" not in env
-    # What a session process validates from that environment is what the server validated.
-    seen = settings_from(RunnerSettings, child_env(env))
+    database = open_db(tmp_path)
+    with database.sessions() as db:
+        job = add_job(db, 3)
+        assert job is not None
+    order = OrderMaker(config.runner, lambda job: "ghs_installation").make(job, "s1")
+    # What the session process validates from its stdin is what the server validated.
+    seen = WorkOrder.from_line(order.to_line()).settings
     assert (seen.max_turns, seen.base_url) == (9, "http://127.0.0.1:9/v1")
     assert seen.api_key is not None and seen.api_key.get_secret_value() == "sk-from-dotenv"
     assert seen.anthropic_api_key is not None
+    assert seen.anthropic_api_key.get_secret_value() == "sk-ant-from-dotenv"
+    assert "only-for-the-server" not in order.to_line()
+    # The session's environment holds only what the engine's own CLI reads; never a setting
+    # of the server's, never a secret of the server's.
+    env = engine_env(config.environ)
+    assert env == {
+        "ANTHROPIC_API_KEY": "sk-ant-from-dotenv",
+        "ANTHROPIC_BASE_URL": "http://127.0.0.1:9/anthropic",
+    }
     # The docker executor names each variable; the value stays in the client's environment.
-    spec = LaunchSpec(job_id=1, attempt=1, worker_id="w", lease_s=60, heartbeat_s=20, env=env)
+    spec = LaunchSpec(job_id=1, attempt=1, worker_id="w", env=env)
     command = docker_run_command(spec, DockerOptions())
-    for name in ("ANTHROPIC_API_KEY", "AUTOCODER_BASE_URL", "AUTOCODER_API_KEY"):
-        assert command[command.index(name) - 1] == "--env"
-    assert "sk-from-dotenv" not in " ".join(command)
+    assert command[command.index("ANTHROPIC_API_KEY") - 1] == "--env"
+    assert "sk-ant-from-dotenv" not in " ".join(command)
 
 
 @pytest.mark.parametrize(

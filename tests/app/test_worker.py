@@ -1,10 +1,13 @@
 """The worker pool with real session processes (tests/app/fake_session.py stands in for the
-runner) on a real SQLite file: runs, retries with backoff, limits, cancellation, takeover,
-shutdown."""
+runner, speaking the same work-order/event protocol) on a real SQLite file: runs, retries with
+backoff, limits, cancellation, takeover, shutdown, the stored event stream, the feature's
+status after each ending, and the claim woken by the commit of a new job."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -12,12 +15,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from app import mirror
 from app.db.engine import Database
-from app.executors.base import DATABASE_URL_ENV
 from app.executors.local import group_alive
 from app.queue import store
+from app.queue.events import events_of
 from app.queue.models import Job
+from app.queue.notify import notify_on_new_jobs
+from app.worker.orders import OrderMaker
 from app.worker.pool import PoolConfig, WorkerPool
+from runner.settings import RunnerSettings
 from tests.app.queue_harness import REPO, add_job, open_db
 from tests.app.test_executor_local import FakeSessionExecutor
 
@@ -55,17 +62,27 @@ def running_pool(database: Database, tmp_path: Path, **config: Any) -> Iterator[
     }
     defaults.update(config)
     prefix = defaults.pop("prefix", None)
+    notify = defaults.pop("notify", False)
     pool = WorkerPool(
         database.sessions,
-        FakeSessionExecutor(),
+        FakeSessionExecutor(database),
         PoolConfig(**defaults),
-        env={DATABASE_URL_ENV: str(database.engine.url)},
+        OrderMaker(RunnerSettings.model_validate({}), lambda job: "ghs_test-token"),
         prefix=prefix,
-    ).start()
+    )
+    if notify:
+        pool.unhook = notify_on_new_jobs(database.sessions, pool.notify)
+    pool.start()
     try:
         yield pool
     finally:
         pool.stop(timeout=30)
+
+
+def agent_status(database: Database, issue: int) -> str | None:
+    with database.sessions() as db:
+        feature = mirror.get_feature(db, REPO, issue)
+        return feature.agent_status if feature is not None else None
 
 
 def enqueue(database: Database, issue: int, **kwargs: Any) -> int:
@@ -83,6 +100,10 @@ def test_a_job_runs_to_success(tmp_path: Path) -> None:
     done = job(database, job_id)
     assert done.attempts == 1 and done.lease_owner is None
     assert (tmp_path / "logs" / f"job-{job_id}-1.log").is_file()
+    assert agent_status(database, 1) == "done"
+    with database.sessions() as db:
+        stream = events_of(db, job_id)
+    assert [event.type for event in stream] == ["started", "result"]
 
 
 def test_a_crashing_session_is_retried_with_backoff_then_failed(tmp_path: Path) -> None:
@@ -104,6 +125,7 @@ def test_a_crashing_session_is_retried_with_backoff_then_failed(tmp_path: Path) 
     assert "gave up after 3 attempts" in (failed.error or "")
     assert (1, "queued") in seen and (2, "queued") in seen, seen
     assert not any(s == (4, "running") for s in seen)
+    assert agent_status(database, 1) == "failed", "a job that failed for good says so"
 
 
 def test_a_permanent_failure_is_not_retried(tmp_path: Path) -> None:
@@ -112,6 +134,7 @@ def test_a_permanent_failure_is_not_retried(tmp_path: Path) -> None:
     with running_pool(database, tmp_path):
         wait_for(lambda: job(database, job_id).state == "failed")
     assert job(database, job_id).attempts == 1
+    assert agent_status(database, 1) == "failed"
 
 
 def _watch_running(database: Database, stop: threading.Event, peaks: dict[str, int]) -> None:
@@ -161,6 +184,7 @@ def test_cancel_of_a_running_session_that_honours_it(tmp_path: Path) -> None:
             assert store.cancel_active(db, REPO, 1, "issue unlabelled") == 1
             db.commit()
         wait_for(lambda: job(database, job_id).state == "cancelled")
+    assert agent_status(database, 1) == "pending"
 
 
 def test_cancel_of_a_running_session_that_ignores_it_kills_its_process_group(
@@ -196,7 +220,8 @@ def test_a_dead_workers_job_is_taken_over_when_its_lease_runs_out(tmp_path: Path
         wait_for(lambda: job(database, job_id).state == "succeeded", what="taken over")
     assert time.monotonic() - started >= 0.5, "not before the lease ran out"
     done = job(database, job_id)
-    assert done.attempts == 2
+    assert done.attempts == 1, "the dead worker's attempt does not count against the job"
+    assert done.interruptions == 1
     with database.sessions() as db:
         assert not store.heartbeat(db, job_id, "server-a/0", lease_s=1.0)
 
@@ -213,3 +238,34 @@ def test_stopping_the_pool_gives_running_jobs_back(tmp_path: Path) -> None:
     assert not group_alive(leader)
     released = job(database, job_id)
     assert released.state == "queued" and released.attempts == 0
+
+
+def test_a_session_killed_from_outside_runs_again_without_using_an_attempt(
+    tmp_path: Path,
+) -> None:
+    database = open_db(tmp_path)
+    pids = tmp_path / "pids.json"
+    job_id = enqueue(database, 1, payload={"fake": "hang", "pids": str(pids)}, max_attempts=1)
+    with running_pool(database, tmp_path, backoff_base_s=30.0):
+        wait_for(pids.exists, what="session started")
+        leader, _ = json.loads(pids.read_text())
+        with database.sessions() as db:  # the next attempt succeeds
+            current = store.get_job(db, job_id)
+            assert current is not None
+            current.payload = {"fake": "succeed"}
+            db.commit()
+        os.killpg(leader, signal.SIGKILL)  # an OOM killer, an operator's kill -9
+        wait_for(lambda: job(database, job_id).state == "succeeded", what="the rerun")
+    done = job(database, job_id)
+    assert done.attempts == 1 and done.interruptions == 1, "max_attempts=1 was not used up"
+    assert agent_status(database, 1) == "done"
+
+
+def test_a_committed_job_is_claimed_at_once_not_at_the_next_poll(tmp_path: Path) -> None:
+    database = open_db(tmp_path)
+    with running_pool(database, tmp_path, poll_s=60.0, notify=True):
+        time.sleep(0.5)  # the worker is now waiting for its next poll, a minute away
+        started = time.monotonic()
+        job_id = enqueue(database, 1, payload={"fake": "succeed"})
+        wait_for(lambda: job(database, job_id).state == "succeeded", timeout=20)
+        assert time.monotonic() - started < 15

@@ -1,0 +1,87 @@
+"""Work orders for the App's sessions: the job row, the server's validated runner settings and
+an installation token for the job's one repository, as one `runner.work_order.WorkOrder`.
+
+The App's private key stays here: `Tokens` mints installation tokens (PyGithub, through
+`runner.github.auth`) and the session only ever sees a token. A token lasts an hour; the worker
+asks `Tokens.fresh` again every `refresh_s` and sends the session any new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from app.queue.models import Job
+from runner.settings import RunnerSettings
+from runner.work_order import WorkOrder, session_settings
+
+TokenSource = Callable[[Job], str]
+"""An installation token that can write to the job's repository (raises when none can be had)."""
+
+
+class NoCredentials(RuntimeError):
+    """The server has no GitHub App credentials to act for the job."""
+
+
+def app_tokens(app_id: int | None, private_key: str | None, api_url: str) -> TokenSource:
+    """Installation tokens of the App (for the job's installation, else looked up by the
+    repository). Tokens are cached per installation by the credentials and re-minted when
+    less than ten minutes are left."""
+    from runner.github.auth import AppCredentials, GitHubCredentials
+
+    if app_id is None or not private_key:
+
+        def none(job: Job) -> str:
+            raise NoCredentials(
+                "no GitHub App credentials: set AUTOCODER_GITHUB_APP_ID and "
+                "AUTOCODER_GITHUB_PRIVATE_KEY(_PATH)"
+            )
+
+        return none
+    app = GitHubCredentials.from_app(app_id, private_key, base_url=api_url)
+    by_installation: dict[int, AppCredentials] = {}
+
+    def token(job: Job) -> str:
+        installation = job.installation_id
+        if installation is None:
+            installation = app.installation_id_for(job.repository)
+        credentials = by_installation.get(installation)
+        if credentials is None:
+            credentials = by_installation[installation] = app.for_installation(installation)
+        return credentials.installation_token()
+
+    return token
+
+
+class OrderMaker:
+    def __init__(
+        self,
+        settings: RunnerSettings,
+        tokens: TokenSource,
+        *,
+        seconds_between_writes: float = 1.0,
+        refresh_s: float = 20 * 60,
+    ) -> None:
+        self.settings = session_settings(settings, work_dir=settings.work_dir)
+        self.tokens = tokens
+        self.seconds_between_writes = seconds_between_writes
+        self.refresh_s = refresh_s
+
+    def make(self, job: Job, session_id: str, *, work_dir: Path | None = None) -> WorkOrder:
+        settings = self.settings
+        if work_dir is not None:
+            settings = settings.model_copy(update={"work_dir": work_dir})
+        return WorkOrder(
+            job_id=job.id,
+            attempt=max(job.attempts, 1),
+            session_id=session_id,
+            kind=job.work_kind,
+            repository=job.repository,
+            issue_number=job.issue_number,
+            pull_number=job.pull_number,
+            review_id=job.review_id,
+            actor=job.actor,
+            github_token=self.tokens(job),  # type: ignore[arg-type]  # pydantic: str → SecretStr
+            seconds_between_writes=self.seconds_between_writes,
+            settings=settings,
+        )

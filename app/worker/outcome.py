@@ -1,0 +1,186 @@
+"""How an attempt ended, and the one function that records it: the job's state, the session
+row, and the feature's `agent_status` — all derived here, nowhere else in the worker.
+
+`AttemptEnd` is what the worker knows when the session process is gone: the session's last
+event (`Result` or `Failure`), or none (it died), and why it stopped if the worker stopped it.
+`classify` turns that into an `Outcome` (pure); `record_outcome` writes it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from app import mirror
+from app.db.models import AgentStatus, SessionRecord, utcnow
+from app.queue import store
+from app.queue.models import Job
+from runner.events import Failure, Result
+
+
+class Stopped(enum.StrEnum):
+    """Why the worker stopped the session (if it did)."""
+
+    NOT = "not"
+    CANCEL = "cancel"  # a cancel was requested and not honoured in time
+    SHUTDOWN = "shutdown"  # the server is stopping
+    LEASE_LOST = "lease_lost"  # another worker owns the job now
+
+
+class Verdict(enum.StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # for good
+    RETRY = "retry"  # a transient error inside the session: uses up an attempt
+    INTERRUPTED = "interrupted"  # the infrastructure's fault: does not use up an attempt
+    CANCELLED = "cancelled"
+    NOT_OURS = "not_ours"  # the lease was lost: record nothing
+
+
+@dataclass(frozen=True)
+class AttemptEnd:
+    last: Result | Failure | None
+    exit_code: int
+    stopped: Stopped = Stopped.NOT
+    cancel_requested: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    verdict: Verdict
+    error: str | None = None
+
+
+def classify(end: AttemptEnd) -> Outcome:
+    """What the attempt's end means for the job."""
+    if end.stopped is Stopped.LEASE_LOST:
+        return Outcome(Verdict.NOT_OURS)
+    last = end.last
+    if isinstance(last, Result):
+        if last.conclusion in ("success", "neutral"):
+            return Outcome(Verdict.SUCCEEDED)
+        if last.conclusion == "cancelled":
+            if end.cancel_requested:
+                return Outcome(Verdict.CANCELLED, last.error)
+            return Outcome(Verdict.INTERRUPTED, _interrupted(end))
+        error = f"session concluded {last.conclusion}" + (f": {last.error}" if last.error else "")
+        return Outcome(Verdict.FAILED, error)
+    if end.cancel_requested:
+        return Outcome(Verdict.CANCELLED)
+    if isinstance(last, Failure):
+        if end.stopped is not Stopped.NOT:
+            return Outcome(Verdict.INTERRUPTED, f"{_interrupted(end)}: {last.error}")
+        return Outcome(Verdict.RETRY if last.transient else Verdict.FAILED, last.error)
+    if end.stopped is not Stopped.NOT or end.exit_code < 0:
+        return Outcome(Verdict.INTERRUPTED, _interrupted(end))
+    return Outcome(
+        Verdict.RETRY, f"the session process exited with status {end.exit_code} without an outcome"
+    )
+
+
+def _interrupted(end: AttemptEnd) -> str:
+    if end.stopped is Stopped.SHUTDOWN:
+        return "interrupted: the server stopped"
+    if end.exit_code < 0:
+        return f"interrupted: the session process was killed (signal {-end.exit_code})"
+    return "interrupted: the session stopped before it concluded"
+
+
+def agent_status_for(job_state: str, pull_request_url: str | None) -> AgentStatus:
+    """The feature's status once its job is in `job_state` (its last session's pull request,
+    if any)."""
+    if job_state == "running":
+        return AgentStatus.RUNNING
+    if job_state == "queued":
+        return AgentStatus.QUEUED
+    if job_state == "succeeded":
+        return AgentStatus.PR_OPEN if pull_request_url else AgentStatus.DONE
+    if job_state == "failed":
+        return AgentStatus.FAILED
+    return AgentStatus.PENDING  # cancelled, superseded
+
+
+@dataclass(frozen=True)
+class Backoff:
+    base_s: float = 30.0
+    cap_s: float = 900.0
+
+
+def record_outcome(
+    db: Session,
+    job: Job,
+    worker_id: str,
+    end: AttemptEnd,
+    *,
+    session_row_id: int | None,
+    log: str,
+    backoff: Backoff,
+) -> str | None:
+    """Record how the attempt ended: the job (finished, retried, given back), the session row,
+    and the feature's status. Returns the job's new state (None: not ours). Commits."""
+    outcome = classify(end)
+    verdict = outcome.verdict
+    if verdict is Verdict.NOT_OURS:
+        return None
+    if verdict is Verdict.SUCCEEDED:
+        state = "succeeded" if store.finished_by(db, job.id, worker_id, state="succeeded") else None
+    elif verdict is Verdict.CANCELLED:
+        ended = store.finished_by(db, job.id, worker_id, state="cancelled", error=job.error)
+        state = "cancelled" if ended else None
+    elif verdict is Verdict.INTERRUPTED:
+        state = store.release(db, job.id, worker_id, reason=outcome.error or "interrupted")
+    else:
+        state = store.fail(
+            db,
+            job.id,
+            worker_id,
+            error=outcome.error or "the session failed",
+            transient=verdict is Verdict.RETRY,
+            backoff_base_s=backoff.base_s,
+            backoff_cap_s=backoff.cap_s,
+        )
+    if state is None:
+        return None
+    last = end.last
+    pull_url = last.pull_request_url if isinstance(last, Result) else None
+    _close_session_row(db, session_row_id, last, outcome, log)
+    feature = mirror.ensure_feature(db, job.repository, job.issue_number)
+    feature.agent_status = agent_status_for(state, pull_url).value
+    db.commit()
+    return state
+
+
+def _close_session_row(
+    db: Session,
+    row_id: int | None,
+    last: Result | Failure | None,
+    outcome: Outcome,
+    log: str,
+) -> None:
+    row = db.get(SessionRecord, row_id) if row_id is not None else None
+    if row is None:
+        return
+    row.finished_at = utcnow()
+    row.log = log[-200_000:]
+    if isinstance(last, Result):
+        row.conclusion = last.conclusion
+        row.error = last.error
+        row.branch = last.branch or row.branch
+        row.pull_request_number = last.pull_number or row.pull_request_number
+        row.pull_request_url = last.pull_request_url or row.pull_request_url
+        row.check_run_url = last.check_run_url or row.check_run_url
+        row.turns = last.turns
+        row.input_tokens = last.input_tokens
+        row.output_tokens = last.output_tokens
+        row.cost_usd = last.cost_usd
+    else:
+        row.conclusion = "cancelled" if outcome.verdict is Verdict.CANCELLED else "failure"
+        row.error = outcome.error
+
+
+def feature_status_after_takeover(db: Session, job: Job) -> None:
+    """The janitor took a dead worker's job over: the feature's status follows its new state.
+    Does not commit."""
+    feature = mirror.ensure_feature(db, job.repository, job.issue_number)
+    feature.agent_status = agent_status_for(job.state, None).value
