@@ -303,14 +303,16 @@ class _ClaudeSession:
             # Without a working sandbox, Bash is neither offered nor allowed (the gate refuses
             # it too, should the CLI offer it anyway).
             tools=offered_tools(commands_allowed=self._commands_allowed),
-            # The runner's own tools (if any) through one in-process MCP server; no other MCP.
-            allowed_tools=[mcp_tool_name(spec.name) for spec in self._request.extra_tools],
+            # Empty, also for the runner's own MCP tools: an allowed_tools entry would approve
+            # them before `can_use_tool` is asked; the gate allows them itself.
+            allowed_tools=[],
             disallowed_tools=[] if self._commands_allowed else [COMMAND_TOOL],
             system_prompt={
                 "type": "preset",
                 "preset": "claude_code",
                 "append": f"{self._request.system_prompt.rstrip()}\n\n{notes}",
             },
+            # The runner's own tools (if any) through one in-process MCP server; no other MCP.
             mcp_servers=(
                 {SERVER_NAME: sdk_server(self._request.extra_tools)}
                 if self._request.extra_tools
