@@ -12,6 +12,7 @@ import pytest
 
 from runner.features.body import parse_body
 from runner.features.queue import SessionChecks
+from runner.features.session import FeatureScope, feature_tools_for
 from runner.features.tools import apply_passing
 from runner.tools.registry import ToolRegistry
 from tests.emulator import Emulator
@@ -212,3 +213,15 @@ def test_mistakes_come_back_as_tool_errors_the_agent_can_read(world: FeatureWorl
     assert not no_own.ok and "this session has no feature of its own" in no_own.output
     not_feature = registry.call("feature_delete", json.dumps({"number": world.spec_issue}))
     assert not not_feature.ok and "is not a feature" in not_feature.output
+
+
+def test_only_a_feature_task_gets_the_tools(world: FeatureWorld) -> None:
+    assert feature_tools_for(None, world.http, REPO) is None
+    tools = feature_tools_for(FeatureScope(spec_issue=world.spec_issue), world.http, REPO)
+    assert tools is not None
+    registry = ToolRegistry(tools.specs())
+    made = _call(registry, "feature_create", title="Login", description="d", steps=["Log in"])
+    assert world.graph.get(made["feature"]["number"]).has_label("autocoder:feature")
+    assert [i.number for i in world.graph.sub_issues(world.spec_issue)] == [
+        made["feature"]["number"]
+    ]
