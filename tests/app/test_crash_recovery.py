@@ -1,20 +1,29 @@
-"""`kill -9` of `autocoder serve` while a session runs, then a restart: the job is taken over or
-concluded, every check run for the issue ends in a terminal state, and there is exactly one PR.
+"""`kill -9` mid-session — of `autocoder serve`, of the whole host, of the session process
+alone — then recovery: every time exactly one PR, every check run for the issue in a terminal
+state, and the feature's status right afterwards, including for a job that fails for good.
 
 Everything is real but GitHub (the emulator) and the model (a scripted OpenAI-compatible
 server whose second turn stalls, so the kill lands mid-session): the server is a real
 `autocoder serve` process on loopback with a SQLite file, the session a real
-`python -m app.session_main` process, git real.
+`python -m runner.session_process` process, git real.
 
-Two crashes:
-
-- `server`: only the server's process group is killed. The session (in its own group) gets
-  SIGTERM from the kernel (`PR_SET_PDEATHSIG`), stops gracefully — commits and pushes its work,
-  concludes its check run `cancelled` — and gives the job back to the queue; the restarted
-  server runs it again, on the same branch and pull request.
+- `server`: only the server's process group is killed. The session (in its own group) is told
+  by the kernel (`PR_SET_PDEATHSIG`) and by its closed stdin, stops gracefully — commits and
+  pushes its work, concludes its check run `cancelled` — and exits; nobody records the job's
+  outcome (the session has no database), so after the lease runs out the restarted server
+  takes the job over and runs it again, on the same branch and pull request.
 - `host`: the server's and the session's groups are both killed (as a machine crash would).
-  Nothing concludes anything; after the lease runs out the restarted server takes the job over,
-  closes the check run the dead session left `in_progress`, and runs the job again.
+  After the lease runs out the restarted server takes the job over, closes the check run the
+  dead session left `in_progress`, and runs the job again.
+- `session`: only the session process is killed; its worker sees it die, gives the job back
+  without using up an attempt, concludes the check run the session left open (it knows it from
+  the event stream) and runs the job again.
+- `session-then-fails`: as `session`, but the rerun meets a model error: the job fails for good
+  and the feature says `failed`.
+
+Neither infrastructure failure uses up one of the job's attempts. The session process's own
+environment and command line hold no database URL and no App key, and its event stream is
+stored.
 """
 
 from __future__ import annotations
@@ -33,12 +42,14 @@ from typing import Any
 import httpx
 import pytest
 
+from app import mirror
 from app.db.engine import open_database
 from app.queue import store
+from app.queue.events import events_of
 from app.queue.models import Job
 from tests.emulator.client import Emulator
 from tests.runner.session_harness import final_turn, open_pulls, write_turn
-from tests.scripted_model.script import Stall, Turn
+from tests.scripted_model.script import Fault, Stall, Turn
 from tests.scripted_model.server import running_model_server
 from tests.world import MAINTAINER, REPO, World, make_world
 
@@ -105,19 +116,34 @@ def _healthy(port: int) -> bool:
         return False
 
 
-def session_pids(job_id: int) -> list[int]:
-    """Processes running `app.session_main` for the job (read from /proc)."""
+def session_pids(server_pid: int) -> list[int]:
+    """The server's child processes running `runner.session_process` (read from /proc)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
             continue
-        if b"app.session_main" in argv and str(job_id).encode() in argv:
+        if b"runner.session_process" in argv and parent == server_pid:
             found.append(int(entry.name))
     return found
+
+
+def running(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def process_env(pid: int) -> dict[str, str]:
+    raw = (Path("/proc") / str(pid) / "environ").read_bytes()
+    pairs = [item.split(b"=", 1) for item in raw.split(b"\0") if b"=" in item]
+    return {name.decode(): value.decode(errors="replace") for name, value in pairs}
 
 
 def all_check_runs(world: World) -> list[dict[str, Any]]:
@@ -133,14 +159,15 @@ def all_check_runs(world: World) -> list[dict[str, Any]]:
     return list(runs.values())
 
 
-@pytest.mark.parametrize("crash", ["server", "host"])
-def test_kill_9_of_the_server_mid_session_then_restart(
+@pytest.mark.parametrize("crash", ["server", "host", "session", "session-then-fails"])
+def test_kill_9_mid_session_then_recovery(
     crash: str, github_emulator: Emulator, tmp_path: Path
 ) -> None:
     world = make_world(github_emulator)
     port = free_port()
     github_emulator.set_webhook_url(world.app.id, f"http://127.0.0.1:{port}/api/github/webhooks")
     number = world.open_issue("Add greetings", "Please add hello.txt and bye.txt.")
+    fails = crash == "session-then-fails"
     turns = [
         write_turn("openai", "hello.txt", "Hello!\n"),
         # The first request for this turn hangs (the kill lands while it does); the rerun's
@@ -149,10 +176,12 @@ def test_kill_9_of_the_server_mid_session_then_restart(
             tool_calls=write_turn("openai", "bye.txt", "Bye!\n").tool_calls,
             stall=Stall(seconds=300, times=1),
         ),
+        # A model error the rerun cannot get past: the job fails for good.
+        Turn(text="never", fault=Fault(status=400, times=50)) if fails else None,
         final_turn("Added hello.txt and bye.txt."),
     ]
     database_url = f"sqlite:///{tmp_path / 'data' / 'autocoder.db'}"
-    with running_model_server("openai", turns) as model:
+    with running_model_server("openai", [t for t in turns if t is not None]) as model:
         env = {
             **os.environ,
             **world.runner_env(
@@ -167,10 +196,11 @@ def test_kill_9_of_the_server_mid_session_then_restart(
             "AUTOCODER_DATABASE_URL": database_url,
             "AUTOCODER_RECONCILE_INTERVAL": "0",
             "AUTOCODER_GITHUB_SECONDS_BETWEEN_WRITES": "0",
-            "AUTOCODER_LEASE_SECONDS": "30",
+            "AUTOCODER_LEASE_SECONDS": "5",
             "AUTOCODER_HEARTBEAT_SECONDS": "0.5",
             "AUTOCODER_STOP_GRACE_SECONDS": "20",
             "AUTOCODER_POLL_SECONDS": "0.2",
+            "AUTOCODER_MAX_ATTEMPTS": "1",  # an interruption must not use it up
         }
         log = tmp_path / "serve.log"
         with serve(env, port, log) as first:
@@ -185,51 +215,72 @@ def test_kill_9_of_the_server_mid_session_then_restart(
                 (job,) = store.jobs_for_issue(db, REPO, number)
             assert job.state == "running"
             assert job.check_run_id is not None, "the open check run is recorded on the job"
-            sessions = session_pids(job.id)
+            sessions = session_pids(first.pid)
             assert len(sessions) == 1, sessions
             session_pgid = os.getpgid(sessions[0])
             assert session_pgid != os.getpgid(first.pid), "the session has its own group"
+            # The session process holds no database URL, no App key, no server secret.
+            argv = (Path("/proc") / str(sessions[0]) / "cmdline").read_bytes().split(b"\0")
+            assert argv[1:] == [b"-m", b"runner.session_process", b""], argv
+            session_env = process_env(sessions[0])
+            assert not [n for n in session_env if n.startswith("AUTOCODER_")], sorted(session_env)
+            leaked = (database_url, world.app.private_key.strip(), world.app.webhook_secret)
+            assert not any(s in v for s in leaked for v in session_env.values())
 
-            os.killpg(first.pid, signal.SIGKILL)  # kill -9 of the server's process group
-            first.wait()
-            if crash == "host":
+            if crash in ("server", "host"):
+                os.killpg(first.pid, signal.SIGKILL)  # kill -9 of the server's process group
+                first.wait()
+            if crash != "server":
                 os.killpg(session_pgid, signal.SIGKILL)
             # The session does not outlive its server (it stops, or was killed).
-            wait_for(lambda: not session_pids(job.id), 40, "the orphaned session to end")
+            wait_for(lambda: not running(sessions[0]), 40, "the session to end")
+            if crash.startswith("session"):  # the same server runs it again
+                done: Job = wait_for(
+                    lambda: _terminal(database_url, job.id), 120, "the job to end after the kill"
+                )
 
-        with database.sessions() as db:
-            after_crash = store.get_job(db, job.id)
-        assert after_crash is not None
-        if crash == "server":
-            assert after_crash.state == "queued", after_crash.error
-            assert "interrupted" in (after_crash.error or "")
-        else:
+        if crash in ("server", "host"):
+            with database.sessions() as db:
+                after_crash = store.get_job(db, job.id)
+            assert after_crash is not None
             assert after_crash.state == "running", "nobody concluded it: its lease must run out"
+            env["AUTOCODER_LEASE_SECONDS"] = "2"
+            with serve(env, port, log):
+                done = wait_for(
+                    lambda: _terminal(database_url, job.id), 120, "the job to end after restart"
+                )
 
-        env["AUTOCODER_LEASE_SECONDS"] = "2"
-        with serve(env, port, log):
-            done: Job = wait_for(
-                lambda: _terminal(database_url, job.id), 120, "the job to end after the restart"
-            )
-            assert done.state == "succeeded", (done.error, log.read_text()[-4000:])
-            assert done.attempts == (2 if crash == "host" else 1)
+    expected = "failed" if fails else "succeeded"
+    assert done.state == expected, (done.error, log.read_text()[-4000:])
+    assert done.attempts == 1 and done.interruptions == 1, (done.attempts, done.interruptions)
+    with database.sessions() as db:
+        feature = mirror.get_feature(db, REPO, number)
+        stream = events_of(db, job.id)
+    assert feature is not None
+    assert feature.agent_status == ("failed" if fails else "pr_open")
+    assert stream[0].type == "started" and stream[-1].type == "result", [e.type for e in stream]
+    assert any(e.type == "check_run" for e in stream)
 
     pulls = open_pulls(world)
+    runs = all_check_runs(world)
+    assert runs and all(r["status"] == "completed" for r in runs), [
+        (r["id"], r["status"], r["conclusion"]) for r in runs
+    ]
+    interrupted = [r for r in runs if r["conclusion"] == "cancelled"]
+    assert interrupted, "the interrupted session's check run was concluded, not left open"
+    if fails:
+        assert len(pulls) <= 1
+        # The rerun's own check run says it failed (one it moved off on a push is neutral).
+        assert "failure" in [r["conclusion"] for r in runs if r not in interrupted]
+        return
     assert len(pulls) == 1, [p["html_url"] for p in pulls]
     branch = pulls[0]["head"]["ref"]
     assert world.git("show", f"{branch}:bye.txt") == "Bye!\n"
     if crash == "server":
         # The interrupted session committed and pushed its work before it stopped.
         assert world.git("show", f"{branch}:hello.txt") == "Hello!\n"
-
-    runs = all_check_runs(world)
-    assert runs and all(r["status"] == "completed" for r in runs), [
-        (r["id"], r["status"], r["conclusion"]) for r in runs
-    ]
     head_runs = [r for r in runs if r["head_sha"] == pulls[0]["head"]["sha"]]
     assert [r["conclusion"] for r in head_runs] == ["success"]
-    interrupted = [r for r in runs if r["conclusion"] == "cancelled"]
-    assert interrupted, "the interrupted session's check run was concluded, not left open"
     if crash == "host":
         assert any(r["output"]["title"] == "Interrupted" for r in interrupted)
 
