@@ -1,15 +1,21 @@
-"""Sustained signed webhook deliveries per second, and acknowledgement latency, for
-`autocoder serve` on loopback with SQLite.
+"""Signed webhook deliveries per second and acknowledgement latency: Probot, then
+`autocoder serve`, under the same load, with the same signed payload, on loopback.
 
-    python -m bench.webhooks [--seconds 20] [--concurrency 32]
+    python -m bench.webhooks [--seconds 15] [--threads 2] [--connections 32]
 
-Starts `autocoder serve` as a real process (a temp SQLite file, a webhook secret, no App
-credentials: these deliveries are decided without GitHub — mirrored or ignored — so no GitHub is
-needed) on 127.0.0.1, then `--concurrency` senders post signed deliveries for `--seconds`: a mix
-of GitHub's own example payloads (issues.edited, issue_comment.created, issues.opened,
-check_run.completed, ...) from tests/samples/webhooks, each with a fresh `X-GitHub-Delivery`.
-Prints deliveries per second, p50/p99/max latency of the acknowledgement and the status codes,
-then stops the server. Loopback only.
+The payload is GitHub's `issues.labeled` example (octokit's, 12 KB compact), signed with one
+secret; every request carries a fresh `X-GitHub-Delivery`. Load: `wrk` (Debian's package:
+`apt-get install -y wrk`), `--threads` threads and `--connections` connections for `--seconds`,
+after a short warm-up; without wrk, a Python load generator (httpx) stands in.
+
+- Probot: the `probot` npm package, installed by this bench into a cache directory
+  (`$XDG_CACHE_HOME/autocoder/bench-probot`, needs node and npm), running a minimal app that
+  verifies each delivery and answers it (bench/probot_server.mjs); it stores nothing.
+- autocoder: `autocoder serve` as a real process with a temp SQLite file and no App credentials
+  (a label that is not the trigger label: decided without GitHub, recorded and mirrored). After
+  the run the bench counts the deliveries in its database against the 2xx answers.
+
+Prints both throughputs, both p50/p99, the ratio and the non-2xx counts. Loopback only.
 """
 
 from __future__ import annotations
@@ -20,41 +26,49 @@ import hashlib
 import hmac
 import json
 import os
+import re
+import shutil
 import signal
 import socket
-import statistics
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-SAMPLES = Path(__file__).resolve().parent.parent / "tests" / "samples" / "webhooks"
-MIX = (
-    "issues.edited",
-    "issue_comment.created",
-    "issues.opened",
-    "issue_comment.edited",
-    "check_run.completed",
-    "issues.edited",
-    "issue_comment.created",
-)
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "tests" / "samples" / "webhooks" / "issues.labeled.1.json"
+PROBOT_APP = Path(__file__).resolve().parent / "probot_server.mjs"
+PROBOT_VERSION = "14.3.2"
 SECRET = "bench-webhook-secret"  # noqa: S105 - a throwaway secret for the benchmark
+PATH = "/api/github/webhooks"
 
 
-def load_payloads() -> list[tuple[str, bytes]]:
-    found = []
-    for prefix in MIX:
-        for path in sorted(SAMPLES.glob(f"{prefix}*.json")):
-            event = prefix.split(".", 1)[0]
-            found.append((event, json.dumps(json.loads(path.read_text())).encode()))
-    if not found:
-        raise SystemExit(f"no example payloads under {SAMPLES}")
-    return found
+@dataclass
+class Result:
+    name: str
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+    socket_errors: int
+    stored: int | None = None
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+def payload() -> bytes:
+    return json.dumps(json.loads(SAMPLE.read_text()), separators=(",", ":")).encode()
 
 
 def sign(body: bytes) -> str:
@@ -67,44 +81,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(directory: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("AUTOCODER_") and name != "GITHUB_TOKEN"
-    }
-    env |= {
-        "AUTOCODER_DATABASE_URL": f"sqlite:///{directory / 'autocoder.db'}",
-        "AUTOCODER_WEBHOOK_SECRET": SECRET,
-        "AUTOCODER_RECONCILE_INTERVAL": "0",
-        "AUTOCODER_SESSION_LOG_DIR": str(directory / "sessions"),
-    }
-    log = (directory / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "autocoder", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning"],
-        env=env,
-        cwd=directory,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )  # fmt: skip
+def wait_healthy(port: int, alive: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"autocoder serve exited:\n{(directory / 'serve.log').read_text()}")
+        if not alive():
+            raise SystemExit(f"{what} exited before answering")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
+                return
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    stop_server(process)
-    raise SystemExit("autocoder serve did not answer /healthz within 60 s")
+    raise SystemExit(f"{what} did not answer /healthz within 60 s")
 
 
-def stop_server(process: subprocess.Popen[bytes]) -> None:
+def stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -114,80 +105,273 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-async def send_for(
-    url: str, payloads: list[tuple[str, bytes]], seconds: float, concurrency: int
-) -> tuple[list[float], Counter[int | str], float]:
-    latencies: list[float] = []
-    statuses: Counter[int | str] = Counter()
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-        start = time.perf_counter()
-        stop_at = start + seconds
+# -- the servers --------------------------------------------------------------------------------
 
-        async def sender(index: int) -> None:
-            n = index
-            while time.perf_counter() < stop_at:
-                event, body = payloads[n % len(payloads)]
-                n += concurrency
-                headers = {
-                    "Content-Type": "application/json",
-                    "X-GitHub-Event": event,
-                    "X-GitHub-Delivery": str(uuid.uuid4()),
-                    "X-Hub-Signature-256": sign(body),
-                    "User-Agent": "GitHub-Hookshot/bench",
-                }
-                sent = time.perf_counter()
-                try:
-                    response = await client.post(url, content=body, headers=headers)
+
+def probot_dir() -> Path:
+    """The cache directory holding the `probot` npm package (installed on first use)."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    directory = cache / "autocoder" / "bench-probot"
+    if not (directory / "node_modules" / "probot" / "package.json").is_file():
+        if shutil.which("npm") is None:
+            raise SystemExit("Probot needs node and npm (apt-get install -y nodejs npm)")
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "package.json").write_text('{"name": "bench-probot", "private": true}\n')
+        print(f"installing probot@{PROBOT_VERSION} into {directory} ...", flush=True)
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error",
+             f"probot@{PROBOT_VERSION}"],
+            cwd=directory,
+            check=True,
+        )  # fmt: skip
+    shutil.copy(PROBOT_APP, directory / PROBOT_APP.name)
+    return directory
+
+
+def start_probot(directory: Path, work: Path, port: int) -> subprocess.Popen[bytes]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key_file = work / "probot-key.pem"
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    log = (work / "probot.log").open("wb")
+    process = subprocess.Popen(
+        ["node", PROBOT_APP.name, str(port), SECRET, str(key_file)],
+        cwd=directory,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    wait_healthy(port, lambda: process.poll() is None, "Probot")
+    return process
+
+
+def start_autocoder(work: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("AUTOCODER_") and name != "GITHUB_TOKEN"
+    }
+    env |= {
+        "AUTOCODER_DATABASE_URL": f"sqlite:///{work / 'autocoder.db'}",
+        "AUTOCODER_WEBHOOK_SECRET": SECRET,
+        "AUTOCODER_RECONCILE_INTERVAL": "0",
+        "AUTOCODER_SESSION_LOG_DIR": str(work / "sessions"),
+    }
+    log = (work / "serve.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "autocoder", "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--log-level", "warning", "--env-file", str(work / "no.env")],
+        env=env,
+        cwd=work,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    wait_healthy(port, lambda: process.poll() is None, "autocoder serve")
+    return process
+
+
+def stored_deliveries(work: Path) -> int:
+    connection = sqlite3.connect(work / "autocoder.db", timeout=30)
+    try:
+        return int(connection.execute("SELECT count(*) FROM deliveries").fetchone()[0])
+    finally:
+        connection.close()
+
+
+# -- the load -----------------------------------------------------------------------------------
+
+_LUA = """
+local body = %(body)s
+local signature = "%(signature)s"
+local threads = 0
+local counter = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+function init(args)
+  prefix = args[1] .. "-" .. tostring(tid) .. "-"
+end
+function request()
+  counter = counter + 1
+  return wrk.format("POST", "%(path)s", {
+    ["Content-Type"] = "application/json",
+    ["X-GitHub-Event"] = "issues",
+    ["X-GitHub-Delivery"] = prefix .. counter,
+    ["X-Hub-Signature-256"] = signature,
+    ["User-Agent"] = "GitHub-Hookshot/bench",
+  }, body)
+end
+"""
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)([a-z]+)", text.strip()).groups()  # type: ignore[union-attr]
+    return float(number) * _UNITS[unit]
+
+
+def run_wrk(
+    name: str,
+    port: int,
+    body: bytes,
+    work: Path,
+    seconds: float,
+    threads: int,
+    connections: int,
+    warmed: Callable[[], None] = lambda: None,
+) -> Result:
+    script = work / f"{name}.lua"
+    script.write_text(
+        _LUA
+        % {
+            "body": json.dumps(body.decode()),
+            "signature": sign(body),
+            "path": PATH,
+        }
+    )
+    url = f"http://127.0.0.1:{port}"
+    warm = ["wrk", "-t1", "-c4", "-d2s", "-s", str(script), url, "--", "warm-up"]
+    subprocess.run(warm, check=True, capture_output=True)
+    warmed()
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency",
+               "-s", str(script), url, "--", uuid.uuid4().hex[:12]]  # fmt: skip
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    (work / f"{name}.wrk.txt").write_text(out)
+    done = re.search(r"(\d+) requests in ([\d.]+)(\w+)", out)
+    if done is None:
+        raise SystemExit(f"cannot read wrk's output:\n{out}")
+    elapsed = _ms(done.group(2) + done.group(3)) / 1000
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return Result(
+        name,
+        int(done.group(1)) - (int(non_2xx.group(1)) if non_2xx else 0),
+        elapsed,
+        _ms(re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1)),  # type: ignore[union-attr]
+        _ms(re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1)),  # type: ignore[union-attr]
+        int(non_2xx.group(1)) if non_2xx else 0,
+        sum(int(n) for n in errors.groups()) if errors else 0,
+    )
+
+
+def run_python_load(name: str, port: int, body: bytes, seconds: float, connections: int) -> Result:
+    """The stand-in for wrk: `connections` asyncio senders on httpx."""
+
+    async def load() -> tuple[list[float], Counter[int | str], float]:
+        latencies: list[float] = []
+        statuses: Counter[int | str] = Counter()
+        limits = httpx.Limits(max_connections=connections)
+        async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+            start = time.perf_counter()
+
+            async def sender() -> None:
+                while time.perf_counter() < start + seconds:
+                    headers = {
+                        "Content-Type": "application/json",
+                        "X-GitHub-Event": "issues",
+                        "X-GitHub-Delivery": str(uuid.uuid4()),
+                        "X-Hub-Signature-256": sign(body),
+                    }
+                    sent = time.perf_counter()
+                    try:
+                        response = await client.post(
+                            f"http://127.0.0.1:{port}{PATH}", content=body, headers=headers
+                        )
+                    except httpx.HTTPError as error:
+                        statuses[type(error).__name__] += 1
+                        continue
                     statuses[response.status_code] += 1
-                except httpx.HTTPError as error:
-                    statuses[type(error).__name__] += 1
-                    continue
-                latencies.append(time.perf_counter() - sent)
+                    latencies.append(time.perf_counter() - sent)
 
-        await asyncio.gather(*(sender(i) for i in range(concurrency)))
-        elapsed = time.perf_counter() - start
-    return latencies, statuses, elapsed
+            await asyncio.gather(*(sender() for _ in range(connections)))
+            return latencies, statuses, time.perf_counter() - start
 
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(int(fraction * len(ordered)), len(ordered) - 1)]
+    latencies, statuses, elapsed = asyncio.run(load())
+    ordered = sorted(latencies) or [0.0]
+    ok = sum(n for code, n in statuses.items() if isinstance(code, int) and 200 <= code < 300)
+    errors = sum(n for code, n in statuses.items() if not isinstance(code, int))
+    return Result(
+        name,
+        ok,
+        elapsed,
+        ordered[len(ordered) // 2] * 1000,
+        ordered[min(int(0.99 * len(ordered)), len(ordered) - 1)] * 1000,
+        len(latencies) - ok,
+        errors,
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--only", choices=("probot", "autocoder"), help="run one server only")
     args = parser.parse_args()
 
-    payloads = load_payloads()
-    with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as tmp:
-        port = free_port()
-        server = start_server(Path(tmp), port)
-        try:
-            url = f"http://127.0.0.1:{port}/api/github/webhooks"
-            asyncio.run(send_for(url, payloads, 1.0, 4))  # warm up
-            latencies, statuses, elapsed = asyncio.run(
-                send_for(url, payloads, args.seconds, args.concurrency)
-            )
-        finally:
-            stop_server(server)
-    acknowledged = sum(
-        count for code, count in statuses.items() if isinstance(code, int) and code < 300
+    body = payload()
+    use_wrk = shutil.which("wrk") is not None
+    load = "wrk" if use_wrk else "a Python load generator (install wrk for the real figures)"
+    print(
+        f"{len(body)} bytes signed issues.labeled, {args.connections} connections, "
+        f"{args.seconds:g} s each, load by {load}",
+        flush=True,
     )
-    senders = f"{args.concurrency} concurrent senders"
-    print(f"autocoder serve on 127.0.0.1, SQLite, {senders}, {elapsed:.1f} s")
-    print(f"payloads: {len(payloads)} GitHub examples ({', '.join(sorted(set(MIX)))})")
-    print(f"deliveries: {len(latencies)} answered, {acknowledged} acknowledged (2xx)")
-    print(f"status codes: {dict(sorted(statuses.items(), key=str))}")
-    print(f"sustained: {acknowledged / elapsed:.0f} deliveries/s")
-    if latencies:
+
+    def measure(name: str, port: int, work: Path, warmed: Callable[[], None]) -> Result:
+        if use_wrk:
+            return run_wrk(
+                name, port, body, work, args.seconds, args.threads, args.connections, warmed
+            )
+        warmed()
+        return run_python_load(name, port, body, args.seconds, args.connections)
+
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as tmp:
+        work = Path(tmp)
+        if args.only in (None, "probot"):
+            port = free_port()
+            server = start_probot(probot_dir(), work, port)
+            try:
+                results.append(measure("probot", port, work, lambda: None))
+            finally:
+                stop(server)
+        if args.only in (None, "autocoder"):
+            port = free_port()
+            server = start_autocoder(work, port)
+            before = [0]
+            try:
+                result = measure(
+                    "autocoder", port, work, lambda: before.__setitem__(0, stored_deliveries(work))
+                )
+            finally:
+                stop(server)
+            result.stored = stored_deliveries(work) - before[0]
+            results.append(result)
+
+    for r in results:
+        stored = "" if r.stored is None else f", {r.stored} new deliveries in its database"
         print(
-            f"acknowledgement latency: p50 {percentile(latencies, 0.50) * 1000:.1f} ms, "
-            f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, "
-            f"max {max(latencies) * 1000:.1f} ms, mean {statistics.mean(latencies) * 1000:.1f} ms"
+            f"{r.name:>9}: {r.per_second:7.0f} deliveries/s, p50 {r.p50_ms:6.1f} ms, "
+            f"p99 {r.p99_ms:6.1f} ms, non-2xx {r.non_2xx}, socket errors {r.socket_errors}"
+            f"{stored}"
         )
+    if len(results) == 2 and results[0].per_second:
+        ratio = results[1].per_second / results[0].per_second
+        print(f"    ratio: autocoder/probot = {ratio:.2f}x deliveries/s")
 
 
 if __name__ == "__main__":
