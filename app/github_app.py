@@ -10,11 +10,11 @@ import threading
 import time
 from collections.abc import Callable
 
-from app.github_sync import GitHubREST, GitHubSyncError, app_jwt
+from app.github_sync import GitHubREST, GitHubSyncError
 from runner.github.auth import AppCredentials, GitHubCredentials
 from runner.github.client import GitHubClient
+from runner.github.http import RequestHook
 from runner.github.retry import RetryPolicy
-from runner.github.transport import RequestHook
 
 # Look-ups made while GitHub waits for the webhook's answer (10 s): few retries, short waits.
 WEBHOOK_RETRY = RetryPolicy(
@@ -41,8 +41,11 @@ class AppGitHub:
     ) -> None:
         self.app_id = app_id
         self.base_url = base_url.rstrip("/")
-        self.__private_key = private_key
-        self._app = GitHubCredentials.from_app(app_id, private_key, base_url=self.base_url)
+        # Installation tokens are minted once per installation and shared by every client of
+        # this server (webhook permission checks, comments, the reconcile, the sessions' worker).
+        self._app = GitHubCredentials.from_app(
+            app_id, private_key, base_url=self.base_url, request_hook=request_hook
+        )
         self._hook = request_hook
         self.rest = GitHubREST(self.base_url, request_hook=request_hook)
         self._lock = threading.Lock()
@@ -58,9 +61,13 @@ class AppGitHub:
 
     def close(self) -> None:
         self.rest.close()
+        with self._lock:
+            installations = list(self._installations.values())
+        for credentials in (self._app, *installations):
+            credentials.close()
 
     def jwt(self) -> str:
-        return app_jwt(self.app_id, self.__private_key)
+        return self._app.app_jwt()
 
     def bot_login(self) -> str:
         """`<slug>[bot]`, the login of the App's own bot (GET /app once, then cached)."""

@@ -1,4 +1,4 @@
-"""GitHub for autocoder: the only package that imports PyGithub.
+"""GitHub for autocoder: the only package that talks to GitHub (PyGithub signs the App JWT).
 
 Everything else uses `GitHubClient` and the dataclasses in `runner.github.types`.
 """
@@ -12,8 +12,8 @@ from runner.github.errors import (
     GitHubRateLimitError,
     GitHubValidationError,
 )
+from runner.github.http import GitHubHTTP, RequestHook
 from runner.github.retry import RetryPolicy
-from runner.github.transport import RequestHook
 from runner.github.types import (
     CheckRunAction,
     CheckRunInfo,
@@ -36,6 +36,7 @@ __all__ = [
     "GitHubClient",
     "GitHubCredentials",
     "GitHubError",
+    "GitHubHTTP",
     "GitHubNotFoundError",
     "GitHubRateLimitError",
     "GitHubValidationError",

@@ -1,9 +1,11 @@
-"""Credentials for GitHub: a token (the Action's GITHUB_TOKEN, a PAT) or a GitHub App.
+"""Credentials for GitHub: a token (the Action's GITHUB_TOKEN, a PAT, a token the worker handed
+a session) or a GitHub App.
 
-PyGithub does the work: `Auth.Token`; `Auth.AppAuth` signs the app JWT and
-`AppAuth.get_installation_auth(...)` mints installation tokens and refreshes them shortly before
-they expire; `GithubIntegration` finds an installation and mints tokens for git. Secrets live in
-private attributes and never appear in `repr`/`str` or in error messages.
+PyGithub signs the App's JWT (`Auth.AppAuth.create_jwt`, its public surface); the installation
+token is minted through `GitHubHTTP` (one retry policy, counted like every other request) and is
+ONE token for both the API and git, kept valid for at least `GIT_TOKEN_MIN_VALIDITY` (a push
+must not outlive it) and re-minted only then. Secrets live in private attributes and never
+appear in `repr`/`str` or in error messages.
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ import threading
 from abc import ABC, abstractmethod
 from datetime import UTC, datetime, timedelta
 
-from github import Auth, GithubIntegration
-from github.InstallationAuthorization import InstallationAuthorization
+from github import Auth
 
+from runner.github.errors import GitHubError
+from runner.github.http import GitHubHTTP, RequestHook
 from runner.github.retry import RetryPolicy
-from runner.github.translate import GITHUB_FAILURES, translate
 
 DEFAULT_BASE_URL = "https://api.github.com"
 
@@ -51,12 +53,15 @@ class GitHubCredentials(ABC):
         installation_id: int | None = None,
         *,
         base_url: str = DEFAULT_BASE_URL,
+        request_hook: RequestHook | None = None,
     ) -> AppCredentials:
-        return AppCredentials(app_id, private_key, installation_id, base_url=base_url)
+        return AppCredentials(
+            app_id, private_key, installation_id, base_url=base_url, request_hook=request_hook
+        )
 
-    @abstractmethod
-    def pygithub_auth(self) -> Auth.Auth:
-        """The PyGithub `Auth` for API calls (used only inside runner.github)."""
+    def authorization(self) -> str:
+        """The `Authorization` header for API calls: the same token git gets."""
+        return f"token {self.installation_token()}"
 
     @abstractmethod
     def installation_token(self) -> str:
@@ -73,10 +78,6 @@ class TokenCredentials(GitHubCredentials):
             raise ValueError("GitHub token is empty")
         self.__token = token.strip()
         self.base_url = base_url.rstrip("/")
-        self.__auth = Auth.Token(self.__token)
-
-    def pygithub_auth(self) -> Auth.Auth:
-        return self.__auth
 
     def installation_token(self) -> str:
         return self.__token
@@ -91,7 +92,8 @@ class TokenCredentials(GitHubCredentials):
 
 
 class AppCredentials(GitHubCredentials):
-    """A GitHub App: app id + private key (PEM), for one installation (or to look one up)."""
+    """A GitHub App: app id + private key (PEM), for one installation (or to look one up).
+    Thread-safe; copies made by `for_installation` share nothing but the key."""
 
     def __init__(
         self,
@@ -101,6 +103,7 @@ class AppCredentials(GitHubCredentials):
         *,
         base_url: str = DEFAULT_BASE_URL,
         retry: RetryPolicy | None = None,
+        request_hook: RequestHook | None = None,
     ) -> None:
         if not str(app_id).strip():
             raise ValueError("GitHub App id is empty")
@@ -111,10 +114,10 @@ class AppCredentials(GitHubCredentials):
         self.base_url = base_url.rstrip("/")
         self.__private_key = private_key
         self.__retry = retry or RetryPolicy()
+        self.__hook = request_hook
         self.__app_auth = Auth.AppAuth(self.app_id, private_key)
-        self.__installation_auth: Auth.AppInstallationAuth | None = None
-        self.__integration: GithubIntegration | None = None
-        self.__git_token: InstallationAuthorization | None = None
+        self.__http: GitHubHTTP | None = None
+        self.__token: tuple[str, datetime] | None = None
         self.__minted: list[str] = []
         self.__lock = threading.Lock()
 
@@ -126,16 +129,27 @@ class AppCredentials(GitHubCredentials):
 
     __str__ = __repr__
 
-    def _integration(self) -> GithubIntegration:
+    def app_jwt(self) -> str:
+        """The App's JWT (signed by PyGithub: RS256, `iat` 60 s back, valid minutes)."""
+        return self.__app_auth.create_jwt()
+
+    def _as_app(self) -> GitHubHTTP:
         with self.__lock:
-            if self.__integration is None:
-                self.__integration = GithubIntegration(
-                    auth=self.__app_auth,
-                    base_url=self.base_url,
-                    retry=self.__retry.build(),
-                    seconds_between_writes=None,
+            if self.__http is None:
+                self.__http = GitHubHTTP(
+                    self.base_url,
+                    authorization=lambda: f"Bearer {self.app_jwt()}",
+                    secrets=self.secrets,
+                    retry=self.__retry,
+                    request_hook=self.__hook,
                 )
-            return self.__integration
+            return self.__http
+
+    def close(self) -> None:
+        with self.__lock:
+            if self.__http is not None:
+                self.__http.close()
+                self.__http = None
 
     def for_installation(self, installation_id: int) -> AppCredentials:
         """The same App, acting as installation `installation_id`."""
@@ -145,18 +159,18 @@ class AppCredentials(GitHubCredentials):
             installation_id,
             base_url=self.base_url,
             retry=self.__retry,
+            request_hook=self.__hook,
         )
 
     def installation_id_for(self, repo: str) -> int:
         """The id of this App's installation on `owner/name` (GET /repos/{o}/{r}/installation)."""
         owner, name = split_repo(repo)
-        try:
-            installation = self._integration().get_repo_installation(owner, name)
-            return int(installation.id)
-        except GITHUB_FAILURES as exc:
-            raise translate(
-                exc, f"finding the App installation for {repo}", self.secrets()
-            ) from exc
+        operation = f"finding the App installation for {repo}"
+        data = self._as_app().get(operation, f"/repos/{owner}/{name}/installation")
+        installation_id = data.get("id") if isinstance(data, dict) else None
+        if not isinstance(installation_id, int):
+            raise GitHubError(f"{operation}: the answer has no installation id")
+        return installation_id
 
     def for_repo(self, repo: str) -> AppCredentials:
         """The same App, acting as its installation on `repo`."""
@@ -170,38 +184,41 @@ class AppCredentials(GitHubCredentials):
             )
         return self.installation_id
 
-    def pygithub_auth(self) -> Auth.Auth:
-        installation_id = self._require_installation()
-        with self.__lock:
-            if self.__installation_auth is None:
-                self.__installation_auth = self.__app_auth.get_installation_auth(installation_id)
-            return self.__installation_auth
-
     def installation_token(self) -> str:
-        """An installation token for git. It is minted separately from the API client's token, so
-        that it can be kept valid for at least `GIT_TOKEN_MIN_VALIDITY` (PyGithub refreshes its
-        own only 20 s before expiry, too late for a long push)."""
+        """The installation token, for the API and git alike: minted once, and again only when
+        less than `GIT_TOKEN_MIN_VALIDITY` of it is left."""
         installation_id = self._require_installation()
-        integration = self._integration()
+        http = self._as_app()
         with self.__lock:
-            current = self.__git_token
-            if current is not None and current.expires_at - GIT_TOKEN_MIN_VALIDITY > _now():
-                return current.token
-            try:
-                minted = integration.get_access_token(installation_id)
-            except GITHUB_FAILURES as exc:
-                raise translate(
-                    exc,
-                    f"minting an installation token for installation {installation_id}",
-                    self.secrets(),
-                ) from exc
-            self.__git_token = minted
-            self.__minted.append(minted.token)
+            current = self.__token
+            if current is not None and current[1] - GIT_TOKEN_MIN_VALIDITY > _now():
+                return current[0]
+        operation = f"minting an installation token for installation {installation_id}"
+        answer = http.request(
+            operation, "POST", f"/app/installations/{int(installation_id)}/access_tokens"
+        ).data
+        token = answer.get("token") if isinstance(answer, dict) else None
+        if not isinstance(token, str) or not token:
+            raise GitHubError(f"{operation}: the answer has no token")
+        expires_at = _parse_time(answer.get("expires_at")) or _now() + timedelta(minutes=59)
+        with self.__lock:
+            self.__token = (token, expires_at)
+            self.__minted.append(token)
             del self.__minted[:-4]
-            return minted.token
+        return token
 
     def secrets(self) -> tuple[str, ...]:
         return (self.__private_key, *self.__minted)
+
+
+def _parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _now() -> datetime:

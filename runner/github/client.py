@@ -1,14 +1,17 @@
-"""`GitHubClient`: every GitHub REST call autocoder makes, and the only user of PyGithub.
+"""`GitHubClient`: every GitHub REST call the runner makes, typed.
 
 Rules kept here:
-- No PyGithub object leaves this module; results are converted from the JSON GitHub sent
-  (`_payload`), never by reading PyGithub attributes, which on a partially loaded object would
-  silently send a GET. The `Github` object is lazy, so navigating (`get_repo`, `get_issue`, ...)
-  sends nothing; the only requests are the ones each method names.
-- Retries: see `runner.github.retry`. A create that fails ambiguously (5xx, broken connection)
-  is retried only after a lookup proved that it left nothing behind (`_create_once`).
-- Mutating requests are spaced by `seconds_between_writes` (PyGithub's own throttle).
-- Failures raise typed `GitHubError`s whose messages never contain a secret.
+- Requests go through `GitHubHTTP` (one retry policy, one error type, one request hook); each
+  method sends exactly the requests it names and converts GitHub's JSON to our dataclasses
+  (`runner.github.convert`), so nothing outside this package sees GitHub's JSON.
+- No call whose answer the client already has: the comments of an issue it listed (kept up to
+  date with the comments it writes) and the pull requests it read or wrote are remembered for
+  the life of the client (one session), e.g. the status-comment lookup and the review request
+  after opening a pull request send nothing extra.
+- A create that fails ambiguously (5xx, broken connection) is retried only after a lookup proved
+  that it left nothing behind (`_create_once`); lookups always ask GitHub.
+- Mutating requests are spaced by `seconds_between_writes`.
+- `requests_sent` counts the HTTP exchanges of this client (the session reports it).
 """
 
 from __future__ import annotations
@@ -17,12 +20,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Literal, TypeVar, cast
-
-from github import Github, GithubObject
-from github.GithubException import GithubException
-from github.GithubObject import NotSet
-from github.Repository import Repository
+from typing import Any, Literal, TypeVar
 
 from runner.github.auth import AppCredentials, GitHubCredentials, split_repo
 from runner.github.checks import action_payload, build_output
@@ -37,9 +35,8 @@ from runner.github.convert import (
     review_from_json,
 )
 from runner.github.errors import GitHubError
+from runner.github.http import GitHubHTTP, RequestHook
 from runner.github.retry import RetryPolicy
-from runner.github.translate import GITHUB_FAILURES, TRANSIENT_EXCEPTIONS, github_message, translate
-from runner.github.transport import RequestHook, install_request_hook
 from runner.github.types import (
     CheckRunAction,
     CheckRunInfo,
@@ -76,26 +73,24 @@ CHECK_CONCLUSIONS = frozenset(
 )
 
 
-def _payload(obj: GithubObject.GithubObject) -> dict[str, Any]:
-    """The JSON GitHub sent for `obj`. Unlike `raw_data`, this never completes a partially loaded
-    object, so it never sends a request."""
-    return cast(dict[str, Any], obj._rawData)
-
-
-def _is_ambiguous(exc: BaseException) -> bool:
-    """True when GitHub may or may not have carried out the request."""
-    if isinstance(exc, GithubException):
-        return exc.status >= 500
-    return isinstance(exc, TRANSIENT_EXCEPTIONS)
-
-
 def _head_branch(head: str) -> str:
     return head.split(":", 1)[1] if ":" in head else head
 
 
+def _repo_path(repo: str) -> str:
+    owner, name = split_repo(repo)
+    return f"/repos/{owner}/{name}"
+
+
+def _object(data: Any, operation: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise GitHubError(f"{operation}: GitHub's answer is not an object")
+    return data
+
+
 class GitHubClient:
-    """GitHub REST for autocoder, over PyGithub. Thread-compatible, not thread-safe: give each
-    worker thread its own client (they may share credentials)."""
+    """GitHub REST for autocoder. Thread-compatible, not thread-safe: give each worker thread
+    its own client (they may share credentials)."""
 
     def __init__(
         self,
@@ -103,38 +98,43 @@ class GitHubClient:
         *,
         base_url: str | None = None,
         seconds_between_writes: float = 1.0,
-        seconds_between_requests: float | None = None,
         retry: RetryPolicy | None = None,
         request_hook: RequestHook | None = None,
-        timeout: int = 30,
+        timeout: float = 30,
         user_agent: str = "autocoder",
     ) -> None:
         """`base_url` defaults to the credentials' (https://api.github.com unless set); GHES is
         `https://HOST/api/v3`. `request_hook` is called once per HTTP exchange (metrics)."""
-        if seconds_between_writes < 0:
-            raise ValueError("seconds_between_writes must be >= 0")
         self._credentials = credentials
         self._retry = retry or RetryPolicy()
         self.base_url = (base_url or credentials.base_url).rstrip("/")
-        self._gh = Github(
-            auth=credentials.pygithub_auth(),
-            base_url=self.base_url,
+        self._http = GitHubHTTP(
+            self.base_url,
+            authorization=credentials.authorization,
+            secrets=credentials.secrets,
+            retry=self._retry,
+            request_hook=request_hook,
+            seconds_between_writes=seconds_between_writes,
             timeout=timeout,
             user_agent=user_agent,
-            per_page=100,
-            retry=self._retry.build(),
-            seconds_between_requests=seconds_between_requests,
-            seconds_between_writes=seconds_between_writes or None,
-            lazy=True,
         )
-        if request_hook is not None:
-            install_request_hook(self._gh.requester, request_hook)
+        self._comments: dict[tuple[str, int], list[CommentInfo]] = {}
+        self._pulls: dict[tuple[str, int], PullInfo] = {}
 
     def __repr__(self) -> str:
         return f"GitHubClient(base_url={self.base_url!r}, credentials={self._credentials!r})"
 
+    @property
+    def requests_sent(self) -> int:
+        """HTTP exchanges with GitHub so far (retries included; token minting is counted by
+        the credentials' own hook)."""
+        return self._http.requests_sent
+
+    def add_request_hook(self, hook: RequestHook) -> None:
+        self._http.add_hook(hook)
+
     def close(self) -> None:
-        self._gh.close()
+        self._http.close()
 
     def __enter__(self) -> GitHubClient:
         return self
@@ -144,22 +144,14 @@ class GitHubClient:
 
     # -- plumbing -------------------------------------------------------------------------
 
-    def _call(self, operation: str, fn: Callable[[], T]) -> T:
-        try:
-            return fn()
-        except GITHUB_FAILURES as exc:
-            raise translate(exc, operation, self._credentials.secrets()) from exc
-
-    def _repo(self, repo: str) -> Repository:
-        split_repo(repo)
-        return self._gh.get_repo(repo)  # lazy: sends nothing
-
-    def _request(
-        self, verb: str, url: str, payload: dict[str, Any] | None = None
+    def _send(
+        self, operation: str, method: str, path: str, payload: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        """A request PyGithub has no method for, or whose method drops the response body."""
-        _, data = self._gh.requester.requestJsonAndCheck(verb, url, input=payload)
-        return cast(dict[str, Any], data)
+        return _object(self._http.request(operation, method, path, json=payload).data, operation)
+
+    def _remember(self, repo: str, pull: PullInfo) -> PullInfo:
+        self._pulls[(repo.lower(), pull.number)] = pull
+        return pull
 
     def _create_once(
         self,
@@ -174,30 +166,31 @@ class GitHubClient:
         `retry.retries` more times with exponential backoff. Rate limits were already waited
         out underneath (GitHub does nothing for a rate-limited request)."""
         attempts = self._retry.retries + 1
-        last: BaseException | None = None
+        last: GitHubError | None = None
         for attempt in range(1, attempts + 1):
             time.sleep(self._retry.backoff(attempt))
             try:
                 return post()
-            except GITHUB_FAILURES as exc:
-                if not _is_ambiguous(exc):
-                    raise translate(exc, operation, self._credentials.secrets()) from exc
-                last = exc
+            except GitHubError as error:
+                if not error.ambiguous:
+                    raise
+                last = error
                 _log.warning(
                     "%s: attempt %d/%d failed (%s); checking whether it took effect",
                     operation,
                     attempt,
                     attempts,
-                    exc.status if isinstance(exc, GithubException) else type(exc).__name__,
+                    error.status or "connection",
                 )
             if lookup is not None:
-                found = self._call(f"{operation} (checking for an earlier attempt)", lookup)
+                found = lookup()
                 if found is not None:
                     _log.info("%s: an earlier attempt had succeeded; using its result", operation)
                     return found
         assert last is not None
-        error = translate(last, f"{operation} ({attempts} attempts)", self._credentials.secrets())
-        raise error from last
+        raise GitHubError(
+            f"{last.message} ({attempts} attempts)", status=last.status, ambiguous=True
+        ) from last
 
     # -- what these credentials may do --------------------------------------------------------
 
@@ -208,39 +201,37 @@ class GitHubClient:
         GET /installation/repositories."""
         if isinstance(self._credentials, AppCredentials):
             return True
-
-        def run() -> bool:
-            try:
-                self._request("GET", f"{self.base_url}/installation/repositories?per_page=1")
-            except GithubException as exc:
-                if exc.status in (401, 403, 404):
-                    return False
-                raise
-            return True
-
-        return self._call("asking whether this token belongs to a GitHub App", run)
+        try:
+            self._http.request(
+                "asking whether this token belongs to a GitHub App",
+                "GET",
+                "/installation/repositories",
+                params={"per_page": "1"},
+            )
+        except GitHubError as error:
+            if error.status in (401, 403, 404):
+                return False
+            raise
+        return True
 
     # -- repositories and permissions ---------------------------------------------------------
 
     def get_repository(self, repo: str) -> RepoInfo:
-        def run() -> RepoInfo:
-            return repo_from_json(_payload(self._repo(repo).complete()))
-
-        return self._call(f"reading repository {repo}", run)
+        operation = f"reading repository {repo}"
+        return repo_from_json(self._send(operation, "GET", _repo_path(repo)))
 
     def get_permission(self, repo: str, username: str) -> str:
         """The user's permission on `repo`: "admin", "write", "read" or "none" (GitHub's
         `permission` field; GitHub may also say "maintain" or "triage")."""
-
-        def run() -> str:
-            try:
-                return self._repo(repo).get_collaborator_permission(username)
-            except GithubException as exc:
-                if exc.status == 404:  # no such user, or not visible: no access
-                    return "none"
-                raise
-
-        return self._call(f"reading {username}'s permission on {repo}", run)
+        operation = f"reading {username}'s permission on {repo}"
+        path = f"{_repo_path(repo)}/collaborators/{username}/permission"
+        try:
+            data = self._send(operation, "GET", path)
+        except GitHubError as error:
+            if error.status == 404:  # no such user, or not visible: no access
+                return "none"
+            raise
+        return str(data.get("permission") or "none")
 
     def can_write(self, repo: str, username: str) -> bool:
         """Whether `username` may push to `repo` (admin, maintain or write)."""
@@ -249,55 +240,74 @@ class GitHubClient:
     # -- issues and comments --------------------------------------------------------------------
 
     def get_issue(self, repo: str, number: int) -> IssueInfo:
-        def run() -> IssueInfo:
-            return issue_from_json(_payload(self._repo(repo).get_issue(number).complete()))
+        operation = f"reading issue #{number} of {repo}"
+        return issue_from_json(self._send(operation, "GET", f"{_repo_path(repo)}/issues/{number}"))
 
-        return self._call(f"reading issue #{number} of {repo}", run)
-
-    def list_issue_comments(self, repo: str, number: int) -> list[CommentInfo]:
-        def run() -> list[CommentInfo]:
-            comments = self._repo(repo).get_issue(number).get_comments()
-            return [comment_from_json(_payload(c)) for c in comments]
-
-        return self._call(f"listing comments of #{number} in {repo}", run)
+    def list_issue_comments(
+        self, repo: str, number: int, *, fresh: bool = True
+    ) -> list[CommentInfo]:
+        """The comments of #number, oldest first. `fresh=False`: the listing this client
+        already has (kept up to date with the comments it wrote), if any."""
+        key = (repo.lower(), int(number))
+        if not fresh and key in self._comments:
+            return list(self._comments[key])
+        operation = f"listing comments of #{number} in {repo}"
+        items = self._http.paginate(operation, f"{_repo_path(repo)}/issues/{number}/comments")
+        comments = [comment_from_json(c) for c in items if isinstance(c, dict)]
+        self._comments[key] = comments
+        return list(comments)
 
     def find_issue_comment(self, repo: str, number: int, marker: str) -> CommentInfo | None:
-        """The first comment on #number whose body contains `marker` (a hidden `<!-- ... -->`)."""
+        """The first comment on #number whose body contains `marker` (a hidden `<!-- ... -->`);
+        from the listing this client already has, if any."""
         if not marker:
             raise ValueError("marker must not be empty")
-        for comment in self.list_issue_comments(repo, number):
+        for comment in self.list_issue_comments(repo, number, fresh=False):
             if marker in comment.body:
                 return comment
         return None
 
+    def _keep_comment(self, repo: str, number: int | None, comment: CommentInfo) -> CommentInfo:
+        for (kept_repo, kept_number), comments in self._comments.items():
+            if kept_repo != repo.lower() or number not in (None, kept_number):
+                continue
+            ids = [c.id for c in comments]
+            if comment.id in ids:
+                comments[ids.index(comment.id)] = comment
+            elif number is not None:
+                comments.append(comment)
+        return comment
+
     def create_issue_comment(self, repo: str, number: int, body: str) -> CommentInfo:
-        issue = self._repo(repo).get_issue(number)
+        path = f"{_repo_path(repo)}/issues/{number}/comments"
+        operation = f"commenting on #{number} in {repo}"
 
         def post() -> CommentInfo:
-            return comment_from_json(_payload(issue.create_comment(body)))
+            return comment_from_json(self._send(operation, "POST", path, {"body": body}))
 
         def lookup() -> CommentInfo | None:
             matches = [c for c in self.list_issue_comments(repo, number) if c.body == body]
             return matches[-1] if matches else None
 
-        return self._create_once(f"commenting on #{number} in {repo}", post, lookup)
+        created = self._create_once(operation, post, lookup)
+        return self._keep_comment(repo, number, created)
 
     def edit_issue_comment(self, repo: str, comment_id: int, body: str) -> CommentInfo:
-        def run() -> CommentInfo:
-            url = f"{self._repo(repo).url}/issues/comments/{int(comment_id)}"
-            return comment_from_json(self._request("PATCH", url, {"body": body}))
-
-        return self._call(f"editing comment {comment_id} in {repo}", run)
+        operation = f"editing comment {comment_id} in {repo}"
+        path = f"{_repo_path(repo)}/issues/comments/{int(comment_id)}"
+        edited = comment_from_json(self._send(operation, "PATCH", path, {"body": body}))
+        return self._keep_comment(repo, None, edited)
 
     def add_issue_reaction(self, repo: str, number: int, content: str = "eyes") -> None:
         """React to issue (or pull request) #number; reacting twice is harmless."""
         if content not in REACTIONS:
             raise ValueError(f"reaction must be one of {sorted(REACTIONS)}, got {content!r}")
-
-        def run() -> None:
-            self._repo(repo).get_issue(number).create_reaction(content)
-
-        self._call(f"reacting to #{number} in {repo}", run)
+        self._send(
+            f"reacting to #{number} in {repo}",
+            "POST",
+            f"{_repo_path(repo)}/issues/{number}/reactions",
+            {"content": content},
+        )
 
     # -- pull requests ------------------------------------------------------------------------
 
@@ -305,18 +315,16 @@ class GitHubClient:
         """The open pull request whose head is `head_branch` of `repo` itself, if any."""
         owner, _ = split_repo(repo)
         branch = _head_branch(head_branch)
-
-        def run() -> PullInfo | None:
-            pulls = self._repo(repo).get_pulls(state="open", head=f"{owner}:{branch}")
-            for pull in pulls:
-                data = _payload(pull)
-                head = data.get("head") or {}
-                head_repo = (head.get("repo") or {}).get("full_name")
-                if head.get("ref") == branch and head_repo in (None, repo):
-                    return pull_from_json(data)
-            return None
-
-        return self._call(f"looking for an open pull request from {branch} in {repo}", run)
+        operation = f"looking for an open pull request from {branch} in {repo}"
+        pulls = self._http.paginate(
+            operation, f"{_repo_path(repo)}/pulls", {"state": "open", "head": f"{owner}:{branch}"}
+        )
+        for data in pulls:
+            head = data.get("head") or {}
+            head_repo = (head.get("repo") or {}).get("full_name")
+            if head.get("ref") == branch and head_repo in (None, repo):
+                return self._remember(repo, pull_from_json(data))
+        return None
 
     def create_pull(
         self,
@@ -333,16 +341,14 @@ class GitHubClient:
         Never creates a duplicate: after an ambiguous failure, or GitHub's 422 "A pull request
         already exists", the open pull request for `head` is looked up and returned."""
         operation = f"opening a pull request from {head} into {base} in {repo}"
-        repository = self._repo(repo)
 
         def lookup() -> PullInfo | None:
             return self.find_open_pull(repo, head)
 
         def post(as_draft: bool) -> PullInfo:
-            created = repository.create_pull(
-                base=base, head=head, title=title, body=body, draft=as_draft
-            )
-            return pull_from_json(_payload(created))
+            fields = {"title": title, "body": body, "head": head, "base": base, "draft": as_draft}
+            data = self._send(operation, "POST", f"{_repo_path(repo)}/pulls", fields)
+            return self._remember(repo, pull_from_json(data))
 
         try:
             return self._create_once(operation, lambda: post(draft), lookup)
@@ -361,10 +367,9 @@ class GitHubClient:
             raise
 
     def get_pull(self, repo: str, number: int) -> PullInfo:
-        def run() -> PullInfo:
-            return pull_from_json(_payload(self._repo(repo).get_pull(number).complete()))
-
-        return self._call(f"reading pull request #{number} of {repo}", run)
+        operation = f"reading pull request #{number} of {repo}"
+        data = self._send(operation, "GET", f"{_repo_path(repo)}/pulls/{int(number)}")
+        return self._remember(repo, pull_from_json(data))
 
     def update_pull(
         self, repo: str, number: int, *, title: str | None = None, body: str | None = None
@@ -372,84 +377,76 @@ class GitHubClient:
         changes = {k: v for k, v in (("title", title), ("body", body)) if v is not None}
         if not changes:
             return self.get_pull(repo, number)
-
-        def run() -> PullInfo:
-            url = f"{self._repo(repo).url}/pulls/{int(number)}"
-            return pull_from_json(self._request("PATCH", url, changes))
-
-        return self._call(f"updating pull request #{number} of {repo}", run)
+        operation = f"updating pull request #{number} of {repo}"
+        data = self._send(operation, "PATCH", f"{_repo_path(repo)}/pulls/{int(number)}", changes)
+        return self._remember(repo, pull_from_json(data))
 
     def request_reviewers(self, repo: str, number: int, users: Iterable[str]) -> list[str]:
         """Ask `users` to review #number; returns who was asked. The author is skipped (GitHub
         refuses it); a user GitHub refuses (422, e.g. not a collaborator) is skipped with a
-        warning."""
-        author = self.get_pull(repo, number).author.lower()
+        warning. The author comes from the pull request this client already has, if any."""
+        known = self._pulls.get((repo.lower(), int(number)))
+        author = (known or self.get_pull(repo, number)).author.lower()
         wanted: list[str] = []
         for user in users:
             if user and user.lower() != author and user.lower() not in map(str.lower, wanted):
                 wanted.append(user)
         if not wanted:
             return []
-        pull = self._repo(repo).get_pull(number)
+        operation = f"requesting reviews on #{number} in {repo}"
+        path = f"{_repo_path(repo)}/pulls/{int(number)}/requested_reviewers"
 
         def ask(logins: list[str]) -> bool:
             try:
-                pull.create_review_request(reviewers=logins)
+                self._http.request(operation, "POST", path, json={"reviewers": logins})
                 return True
-            except GithubException as exc:
-                if exc.status != 422:
+            except GitHubError as error:
+                if error.status != 422:
                     raise
                 _log.warning(
                     "GitHub refused review requests for %s on %s#%d: %s",
                     ", ".join(logins),
                     repo,
                     number,
-                    github_message(exc.data),
+                    error,
                 )
                 return False
 
-        def run() -> list[str]:
-            if ask(wanted):
-                return wanted
-            if len(wanted) == 1:
-                return []
-            return [user for user in wanted if ask([user])]
-
-        return self._call(f"requesting reviews on #{number} in {repo}", run)
+        if ask(wanted):
+            return wanted
+        if len(wanted) == 1:
+            return []
+        return [user for user in wanted if ask([user])]
 
     def list_reviews(self, repo: str, number: int) -> list[ReviewInfo]:
-        def run() -> list[ReviewInfo]:
-            reviews = self._repo(repo).get_pull(number).get_reviews()
-            return [review_from_json(_payload(r)) for r in reviews]
-
-        return self._call(f"listing reviews of #{number} in {repo}", run)
+        operation = f"listing reviews of #{number} in {repo}"
+        items = self._http.paginate(operation, f"{_repo_path(repo)}/pulls/{int(number)}/reviews")
+        return [review_from_json(r) for r in items if isinstance(r, dict)]
 
     def list_review_comments(
         self, repo: str, number: int, review_id: int | None = None
     ) -> list[ReviewCommentInfo]:
         """Review comments on #number: all of them, or those of one review."""
-
-        def run() -> list[ReviewCommentInfo]:
-            pull = self._repo(repo).get_pull(number)
-            if review_id is None:
-                comments = pull.get_review_comments()
-            else:
-                comments = pull.get_single_review_comments(int(review_id))
-            return [review_comment_from_json(_payload(c)) for c in comments]
-
-        return self._call(f"listing review comments of #{number} in {repo}", run)
+        operation = f"listing review comments of #{number} in {repo}"
+        pull = f"{_repo_path(repo)}/pulls/{int(number)}"
+        path = (
+            f"{pull}/comments" if review_id is None else f"{pull}/reviews/{int(review_id)}/comments"
+        )
+        items = self._http.paginate(operation, path)
+        return [review_comment_from_json(c) for c in items if isinstance(c, dict)]
 
     def reply_to_review_comment(
         self, repo: str, number: int, comment_id: int, body: str
     ) -> ReviewCommentInfo:
-        pull = self._repo(repo).get_pull(number)
+        operation = f"replying to review comment {comment_id} in {repo}"
 
         def post() -> ReviewCommentInfo:
             # POST .../pulls/{n}/comments with `in_reply_to` (GitHub: "all parameters other than
             # body are ignored"); equivalent to .../comments/{id}/replies, and the form the
             # emulator serves too.
             data = {"body": body, "in_reply_to": int(comment_id)}
-            return review_comment_from_json(self._request("POST", f"{pull.url}/comments", data))
+            path = f"{_repo_path(repo)}/pulls/{int(number)}/comments"
+            return review_comment_from_json(self._send(operation, "POST", path, data))
 
         def lookup() -> ReviewCommentInfo | None:
             matches = [
@@ -459,7 +456,7 @@ class GitHubClient:
             ]
             return matches[-1] if matches else None
 
-        return self._create_once(f"replying to review comment {comment_id} in {repo}", post, lookup)
+        return self._create_once(operation, post, lookup)
 
     # -- check runs -----------------------------------------------------------------------------
 
@@ -478,28 +475,31 @@ class GitHubClient:
         details_url: str | None = None,
         external_id: str | None = None,
     ) -> CheckRunInfo:
-        """Create a check run on `head_sha`. Summary and text are cut to GitHub's limit.
+        """Create a check run on `head_sha` (already `completed` when given a conclusion).
+        Summary and text are cut to GitHub's limit.
 
         `external_id` (default: a fresh random id) makes the create safe to retry: after an
         ambiguous failure, a run with this name and external id on `head_sha` is looked up."""
         _check_status(status, conclusion)
         ext_id = external_id or uuid.uuid4().hex
-        output = build_output(title, summary, text)
-        buttons = action_payload(actions) if actions else None
-        repository = self._repo(repo)
+        payload: dict[str, Any] = {
+            "name": name,
+            "head_sha": head_sha,
+            "status": status,
+            "output": build_output(title, summary, text),
+            "external_id": ext_id,
+        }
+        if actions:
+            payload["actions"] = action_payload(actions)
+        if conclusion is not None:
+            payload["conclusion"] = conclusion
+        if details_url is not None:
+            payload["details_url"] = details_url
+        operation = f"creating check run {name!r} in {repo}"
 
         def post() -> CheckRunInfo:
-            created = repository.create_check_run(
-                name=name,
-                head_sha=head_sha,
-                status=status,
-                output=output,
-                external_id=ext_id,
-                actions=buttons if buttons else NotSet,
-                conclusion=conclusion if conclusion is not None else NotSet,
-                details_url=details_url if details_url is not None else NotSet,
-            )
-            return check_run_from_json(_payload(created))
+            data = self._send(operation, "POST", f"{_repo_path(repo)}/check-runs", payload)
+            return check_run_from_json(data)
 
         def lookup() -> CheckRunInfo | None:
             for data in self._check_run_payloads(repo, head_sha, name):
@@ -507,7 +507,7 @@ class GitHubClient:
                     return check_run_from_json(data)
             return None
 
-        return self._create_once(f"creating check run {name!r} in {repo}", post, lookup)
+        return self._create_once(operation, post, lookup)
 
     def update_check_run(
         self,
@@ -536,32 +536,26 @@ class GitHubClient:
             payload["output"] = build_output(title, summary, text)
         if actions is not None:
             payload["actions"] = action_payload(actions)
-
-        def run() -> CheckRunInfo:
-            url = f"{self._repo(repo).url}/check-runs/{int(check_run_id)}"
-            return check_run_from_json(self._request("PATCH", url, payload))
-
-        return self._call(f"updating check run {check_run_id} in {repo}", run)
+        operation = f"updating check run {check_run_id} in {repo}"
+        path = f"{_repo_path(repo)}/check-runs/{int(check_run_id)}"
+        return check_run_from_json(self._send(operation, "PATCH", path, payload))
 
     def _check_run_payloads(self, repo: str, ref: str, name: str | None) -> list[dict[str, Any]]:
-        commit = self._repo(repo).get_commit(ref)  # lazy: sends nothing
-        runs = commit.get_check_runs(check_name=name) if name else commit.get_check_runs()
-        return [_payload(run) for run in runs]
+        operation = f"listing check runs on {ref} in {repo}"
+        params = {"check_name": name} if name else None
+        items = self._http.paginate(
+            operation, f"{_repo_path(repo)}/commits/{ref}/check-runs", params, key="check_runs"
+        )
+        return [item for item in items if isinstance(item, dict)]
 
     def list_check_runs(self, repo: str, ref: str, name: str | None = None) -> list[CheckRunInfo]:
-        def run() -> list[CheckRunInfo]:
-            return [check_run_from_json(d) for d in self._check_run_payloads(repo, ref, name)]
-
-        return self._call(f"listing check runs on {ref} in {repo}", run)
+        return [check_run_from_json(d) for d in self._check_run_payloads(repo, ref, name)]
 
     # -- rate limit -----------------------------------------------------------------------------
 
     def rate_limit(self) -> RateLimitInfo:
         """The core REST rate limit (GET /rate_limit, which does not count against it)."""
-        return self._call(
-            "reading the rate limit",
-            lambda: rate_limit_from_json(_payload(self._gh.get_rate_limit())),
-        )
+        return rate_limit_from_json(self._send("reading the rate limit", "GET", "/rate_limit"))
 
 
 def _check_status(status: str, conclusion: str | None) -> None:

@@ -10,13 +10,26 @@ from datetime import datetime
 class GitHubError(Exception):
     """A GitHub request failed and retrying here would not help."""
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(self, message: str, *, status: int | None = None, ambiguous: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        # GitHub may or may not have carried the request out (a 5xx, or a connection that broke
+        # after the request went out): a create is retried only after a lookup.
+        self.ambiguous = ambiguous
 
     def __str__(self) -> str:
         return self.message
+
+    @property
+    def transient(self) -> bool:
+        """Worth trying again later (GitHub unavailable, rate limited, connection trouble)."""
+        return (
+            self.status is None
+            or self.status >= 500
+            or self.status == 429
+            or isinstance(self, GitHubRateLimitError)
+        )
 
 
 class GitHubAuthError(GitHubError):

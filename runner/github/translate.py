@@ -1,4 +1,4 @@
-"""Turn PyGithub / requests / urllib3 failures into our typed `GitHubError`s.
+"""Turn a failed GitHub exchange into our typed `GitHubError`s (pure, but for the clock).
 
 Messages are built from the status and GitHub's own `message` field, never from request headers,
 and are passed through `redact` with every secret the client knows of.
@@ -11,11 +11,6 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import requests
-from github.GithubException import GithubException, RateLimitExceededException
-from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
-
 from runner.github.errors import (
     GitHubAuthError,
     GitHubError,
@@ -25,12 +20,16 @@ from runner.github.errors import (
     redact,
 )
 
-TRANSIENT_EXCEPTIONS: tuple[type[Exception], ...] = (
-    requests.RequestException,
-    Urllib3Error,
+_UNRESOLVED = (
+    "name or service not known",
+    "nodename nor servname",
+    "name resolution",
+    "getaddrinfo",
+    "no address associated",
+    "errno -2",
+    "errno -3",
+    "errno -5",
 )
-# Everything a PyGithub call may raise for a failed request.
-GITHUB_FAILURES: tuple[type[Exception], ...] = (GithubException, *TRANSIENT_EXCEPTIONS)
 
 
 def github_message(data: Any) -> str:
@@ -71,120 +70,104 @@ def rate_limit_reset(headers: Mapping[str, Any] | None) -> datetime | None:
     return None
 
 
-def is_rate_limited(exc: GithubException) -> bool:
-    if isinstance(exc, RateLimitExceededException) or exc.status == 429:
+def is_rate_limited(status: int, data: Any, headers: Mapping[str, Any] | None) -> bool:
+    if status == 429:
         return True
-    if exc.status != 403:
+    if status != 403:
         return False
     return (
-        _header(exc.headers, "x-ratelimit-remaining") == "0"
-        or _header(exc.headers, "retry-after") is not None
-        or "rate limit" in github_message(exc.data).lower()
+        _header(headers, "x-ratelimit-remaining") == "0"
+        or _header(headers, "retry-after") is not None
+        or "rate limit" in github_message(data).lower()
     )
 
 
-def _unreachable(exc: BaseException) -> str | None:
-    """Why no connection could be made, in words (None: the failure was something else)."""
-    reason: object = exc
-    for _ in range(5):
-        if isinstance(reason, NameResolutionError):
-            return "its host name does not resolve (unknown host)"
-        if isinstance(reason, NewConnectionError):
-            if "refused" in str(reason).lower():
-                return "connection refused (nothing is listening there)"
-            return "no connection could be made"
-        if isinstance(reason, MaxRetryError):
-            reason = reason.reason
-        elif isinstance(reason, requests.RequestException) and reason.args:
-            reason = reason.args[0]
-        else:
-            return None
-    return None
-
-
-def _request_url(exc: BaseException) -> str | None:
-    request = getattr(exc, "request", None)
-    url = getattr(request, "url", None)
-    if isinstance(url, str) and url:
-        return url.split("?", 1)[0]
-    reason = exc.args[0] if exc.args else None
-    if isinstance(reason, MaxRetryError) and reason.pool is not None and reason.url:
-        pool = reason.pool
-        default = {"http": 80, "https": 443}.get(pool.scheme or "")
-        port = "" if pool.port in (None, default) else f":{pool.port}"
-        return f"{pool.scheme}://{pool.host}{port}{reason.url.split('?', 1)[0]}"
-    return None
-
-
-def translate(exc: BaseException, operation: str, secrets: Iterable[str]) -> GitHubError:
-    """A `GitHubError` saying what failed (`operation`) and what to do about it."""
-    secrets = tuple(secrets)
-    if isinstance(exc, GitHubError):
-        return exc
-    if isinstance(exc, GithubException):
-        status = exc.status
-        detail = github_message(exc.data)
-        said = f"{status} {detail}".strip()
-        error: GitHubError
-        if is_rate_limited(exc):
-            reset_at = rate_limit_reset(exc.headers)
-            when = f" until {reset_at:%Y-%m-%d %H:%M:%S} UTC" if reset_at else ""
-            error = GitHubRateLimitError(
-                f"{operation}: GitHub's rate limit is exhausted{when} ({said}). "
-                "Wait for the reset, or lower the request rate (fewer concurrent sessions).",
-                status=status,
-                reset_at=reset_at,
-            )
-        elif status == 401:
-            error = GitHubAuthError(
-                f"{operation}: GitHub rejected the credentials ({said}). Check the token, or the "
-                "App id, private key and installation id; installation tokens expire after 1 h.",
-                status=status,
-            )
-        elif status == 403:
-            error = GitHubAuthError(
-                f"{operation}: GitHub refused it ({said}). The token or App installation lacks a "
-                "permission this needs (contents, issues, pull requests, checks: write).",
-                status=status,
-            )
-        elif status == 404:
-            error = GitHubNotFoundError(
-                f"{operation}: not found ({said}). Check the name, and that the App is installed "
-                "on the repository or the token can see it.",
-                status=status,
-            )
-        elif status == 422:
-            error = GitHubValidationError(
-                f"{operation}: GitHub refused the request ({said}).", status=status
-            )
-        elif status >= 500:
-            error = GitHubError(
-                f"{operation}: GitHub kept failing ({said}) after retries. GitHub may be "
-                "degraded; try again later.",
-                status=status,
-            )
-        else:
-            error = GitHubError(f"{operation}: GitHub answered {said}.", status=status)
-        error.message = redact(error.message, secrets)
-        error.args = (error.message,)
-        return error
-    unreachable = _unreachable(exc)
-    if unreachable is not None:
-        url = _request_url(exc) or "the GitHub API URL"
-        return GitHubError(
-            redact(
-                f"{operation}: could not talk to GitHub at {url}: {unreachable}. Check the "
-                "GitHub API URL (AUTOCODER_GITHUB_API_URL; https://HOST/api/v3 for GitHub "
-                "Enterprise Server) and the network.",
-                secrets,
-            )
+def error_for_response(
+    operation: str,
+    status: int,
+    data: Any,
+    headers: Mapping[str, Any] | None,
+    secrets: Iterable[str],
+) -> GitHubError:
+    """A `GitHubError` for GitHub's answer `status`, saying what failed and what to do."""
+    detail = github_message(data)
+    said = f"{status} {detail}".strip()
+    error: GitHubError
+    if is_rate_limited(status, data, headers):
+        reset_at = rate_limit_reset(headers)
+        when = f" until {reset_at:%Y-%m-%d %H:%M:%S} UTC" if reset_at else ""
+        error = GitHubRateLimitError(
+            f"{operation}: GitHub's rate limit is exhausted{when} ({said}). "
+            "Wait for the reset, or lower the request rate (fewer concurrent sessions).",
+            status=status,
+            reset_at=reset_at,
         )
-    if isinstance(exc, TRANSIENT_EXCEPTIONS):
-        return GitHubError(
-            redact(
-                f"{operation}: could not talk to GitHub ({type(exc).__name__}: {exc}). "
-                "Check the network and the configured GitHub API URL.",
-                secrets,
-            )
+    elif status == 401:
+        error = GitHubAuthError(
+            f"{operation}: GitHub rejected the credentials ({said}). Check the token, or the "
+            "App id, private key and installation id; installation tokens expire after 1 h.",
+            status=status,
         )
-    return GitHubError(redact(f"{operation}: {type(exc).__name__}: {exc}", secrets))
+    elif status == 403:
+        error = GitHubAuthError(
+            f"{operation}: GitHub refused it ({said}). The token or App installation lacks a "
+            "permission this needs (contents, issues, pull requests, checks: write).",
+            status=status,
+        )
+    elif status == 404:
+        error = GitHubNotFoundError(
+            f"{operation}: not found ({said}). Check the name, and that the App is installed "
+            "on the repository or the token can see it.",
+            status=status,
+        )
+    elif status == 422:
+        error = GitHubValidationError(
+            f"{operation}: GitHub refused the request ({said}).", status=status
+        )
+    elif status >= 500:
+        error = GitHubError(
+            f"{operation}: GitHub kept failing ({said}) after retries. GitHub may be "
+            "degraded; try again later.",
+            status=status,
+            ambiguous=True,
+        )
+    else:
+        error = GitHubError(f"{operation}: GitHub answered {said}.", status=status)
+    error.message = redact(error.message, secrets)
+    error.args = (error.message,)
+    return error
+
+
+def unreachable_reason(exc: BaseException) -> str:
+    """Why no connection could be made, in words."""
+    text = str(exc).lower()
+    if any(marker in text for marker in _UNRESOLVED):
+        return "its host name does not resolve (unknown host)"
+    if "refused" in text or "errno 111" in text:
+        return "connection refused (nothing is listening there)"
+    return f"no connection could be made ({type(exc).__name__})"
+
+
+def error_for_unreachable(
+    operation: str, url: str, exc: BaseException, secrets: Iterable[str]
+) -> GitHubError:
+    return GitHubError(
+        redact(
+            f"{operation}: could not talk to GitHub at {url.split('?', 1)[0]}: "
+            f"{unreachable_reason(exc)}. Check the GitHub API URL (AUTOCODER_GITHUB_API_URL; "
+            "https://HOST/api/v3 for GitHub Enterprise Server) and the network.",
+            secrets,
+        )
+    )
+
+
+def error_for_broken(operation: str, exc: BaseException, secrets: Iterable[str]) -> GitHubError:
+    """The connection broke or timed out after the request went out."""
+    return GitHubError(
+        redact(
+            f"{operation}: could not talk to GitHub ({type(exc).__name__}: {exc}). "
+            "Check the network and the configured GitHub API URL.",
+            secrets,
+        ),
+        ambiguous=True,
+    )

@@ -1,10 +1,12 @@
 """Reports one session on GitHub and to the terminal.
 
 The check run named `autocoder` follows the branch head: it is created `in_progress` on the head
-the session starts from; after a push that moves the head, a new check run continues on the new
-head and the old one is closed as `neutral` with a pointer, so exactly one is ever open and the
-final conclusion sits on the pull request's head commit. Updates are throttled (one per interval,
-plus one per push and the final one). One status comment on the issue is edited in place.
+the session starts from; when the session ends on a head its pushes moved, the final check run is
+created on that head already completed (one request) and the first one is closed as `neutral`
+with a pointer, so exactly one is ever open and the final conclusion sits on the pull request's
+head commit. Progress updates are throttled (at most one per interval) and skipped when their
+text did not change; the one status comment on the issue is edited in place, and only when its
+text changed. Every request it leaves out is one GitHub never has to answer (issue #11).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from runner.engines.base import (
     AssistantText,
@@ -94,6 +96,9 @@ class SessionReporter:
     # not at all (no working sandbox); None when they run under bubblewrap.
     sandbox_notice: str | None = None
     _dirty: bool = False
+    _pending_head: str | None = None  # pushed to, its check run not created yet (see finish)
+    _sent_progress: str | None = None  # the progress text the open check run shows
+    _sent_comment: str | None = None  # the status comment's body as last sent
 
     def set_sandbox_notice(self, notice: str | None) -> None:
         self.sandbox_notice = notice
@@ -126,8 +131,9 @@ class SessionReporter:
         if self.comment_id is None:
             created = self.github.create_issue_comment(self.repository, self.issue_number, body)
             self.comment_id = created.id
-        else:
+        elif body != self._sent_comment:
             self.github.edit_issue_comment(self.repository, self.comment_id, body)
+        self._sent_comment = body
 
     # -- the check run -----------------------------------------------------------------------
     def start(self, head_sha: str, title: str = "Working on it") -> None:
@@ -146,6 +152,7 @@ class SessionReporter:
             self.say(f"⚠️ no check run: {error} — progress is reported in the issue comment")
             return
         self.check_run_id, self.check_run_url, self.head_sha = run.id, run.html_url, head_sha
+        self._sent_progress = None
         self.throttle.force()
         if self.observer is not None:
             observer = self.observer
@@ -166,24 +173,10 @@ class SessionReporter:
         )
 
     def moved_to(self, head_sha: str) -> None:
-        """The branch head moved (a push): continue the check run on the new head."""
-        if head_sha == self.head_sha:
-            self.flush(force=True)
-            return
-        previous = self.check_run_id
-        self.start(head_sha, title="Working on it")
-        if previous is not None:
-            self.github.update_check_run(
-                self.repository,
-                previous,
-                status="completed",
-                conclusion="neutral",
-                title=f"Continued on {head_sha[:7]}",
-                summary=f"This session pushed {head_sha[:7]}; its check run continues there.",
-                actions=(),
-            )
-            self._concluded(previous)
-        self.flush(force=True)
+        """The branch head moved (a push). The check run on the new head is created when the
+        session ends (`finish`), already completed: until then the open one keeps reporting."""
+        self._pending_head = None if head_sha == self.head_sha else head_sha
+        self.flush()
 
     def event(self, event: EngineEvent) -> None:
         line = describe_event(event)
@@ -204,33 +197,69 @@ class SessionReporter:
         elif not self.throttle.ready():
             return
         self._dirty = False
+        text = build_progress_text(self.lines)
+        if text == self._sent_progress:
+            return
+        self._sent_progress = text
         self._quietly(
             lambda: self.github.update_check_run(
                 self.repository,
                 self.check_run_id or 0,
                 title="Working on it",
                 summary=self._with_notice(f"autocoder is working on #{self.issue_number}."),
-                text=build_progress_text(self.lines),
+                text=text,
             )
         )
 
     def finish(self, report: Report) -> None:
-        if self.check_run_id is not None:
+        final: dict[str, Any] = {
+            "conclusion": report.conclusion.value,
+            "title": conclusion_title(report),
+            "summary": self._with_notice(build_summary(report)) or "",
+            "text": build_text(report),
+            "actions": ACTIONS_DONE,
+        }
+        head = self._pending_head
+        if head is not None and not self.check_runs_unavailable:
+            self._pending_head = None
+            previous = self.check_run_id
+            self._finish_on_new_head(head, final)
+            if previous is not None:
+                self.github.update_check_run(
+                    self.repository,
+                    previous,
+                    status="completed",
+                    conclusion="neutral",
+                    title=f"Continued on {head[:7]}",
+                    summary=f"This session pushed {head[:7]}; its check run continues there.",
+                    actions=(),
+                )
+                self._concluded(previous)
+        elif self.check_run_id is not None:
             self.github.update_check_run(
-                self.repository,
-                self.check_run_id,
-                status="completed",
-                conclusion=report.conclusion.value,
-                title=conclusion_title(report),
-                summary=self._with_notice(build_summary(report)),
-                text=build_text(report),
-                actions=ACTIONS_DONE,
+                self.repository, self.check_run_id, status="completed", **final
             )
             self._concluded(self.check_run_id)
         detail = report.stop_reason
         if report.conclusion is Conclusion.NEUTRAL and report.account.strip():
             detail = (detail + "\n\n" if detail else "") + report.account.strip()[:2000]
         self.comment(report.conclusion, detail)
+
+    def _finish_on_new_head(self, head_sha: str, final: dict[str, Any]) -> None:
+        """The concluded check run on the head the session ended on, in one request."""
+        run = self.github.create_check_run(
+            self.repository,
+            name=CHECK_RUN_NAME,
+            head_sha=head_sha,
+            status="completed",
+            external_id=f"autocoder:issue-{self.issue_number}:{uuid.uuid4().hex[:12]}",
+            **final,
+        )
+        self.check_run_id, self.check_run_url, self.head_sha = run.id, run.html_url, head_sha
+        if self.observer is not None:
+            observer = self.observer
+            self._quietly(lambda: observer.opened(run), "record the check run")
+        self._concluded(run.id)
 
     def _concluded(self, check_run_id: int) -> None:
         if self.observer is not None:

@@ -6,10 +6,6 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from github.GithubException import GithubException
-from urllib3.exceptions import MaxRetryError
-from urllib3.response import HTTPResponse
-from urllib3.util.retry import Retry
 
 from runner.github import (
     CheckRunAction,
@@ -34,8 +30,8 @@ from runner.github.convert import (
     rate_limit_from_json,
     review_comment_from_json,
 )
-from runner.github.retry import is_idempotent_post
-from runner.github.translate import translate
+from runner.github.retry import Failure, is_idempotent_post
+from runner.github.translate import error_for_response
 
 TOKEN = "ghs_unitTestSecretToken0123456789"
 PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEnotarealkey\n-----END RSA PRIVATE KEY-----\n"
@@ -133,65 +129,64 @@ def test_valid_actions_become_payload() -> None:
 # -- retry rules ----------------------------------------------------------------------------
 
 
-def _response(status: int, headers: dict[str, str] | None = None) -> HTTPResponse:
-    return HTTPResponse(body=b"{}", status=status, headers=headers or {}, preload_content=True)
+POLICY = RetryPolicy(backoff_factor=1, backoff_max=8, max_rate_limit_wait=5)
 
 
 def test_post_5xx_is_not_retried_blindly_but_patch_is() -> None:
-    retry = RetryPolicy(backoff_factor=0).build()
-    with pytest.raises(MaxRetryError):
-        retry.increment("POST", "/repos/o/r/pulls", response=_response(502))
-    assert retry.increment("PATCH", "/repos/o/r/check-runs/1", response=_response(502))
-    assert retry.increment("POST", "/repos/o/r/issues/1/reactions", response=_response(502))
+    def wait(method: str, url: str, failure: Failure = Failure.SERVER) -> float | None:
+        return POLICY.wait_before_retry(method, url, failure, attempt=1, waited=0)
+
+    assert wait("POST", "/repos/o/r/pulls") is None
+    assert wait("POST", "/repos/o/r/pulls", Failure.BROKEN) is None
+    assert wait("PATCH", "/repos/o/r/check-runs/1") == 1.0
+    assert wait("POST", "/repos/o/r/issues/1/reactions") == 1.0
+    assert wait("GET", "/repos/o/r", Failure.UNREACHABLE) is None  # a wrong URL: fail at once
     assert is_idempotent_post("/api/v3/repos/o/r/pulls/1/requested_reviewers")
     assert not is_idempotent_post("/repos/o/r/issues/1/comments")
 
 
 def test_rate_limit_retry_after_is_honoured_and_bounded() -> None:
-    retry = RetryPolicy(max_rate_limit_wait=5).build()
-    again = retry.increment(
-        "POST", "/repos/o/r/pulls", response=_response(429, {"Retry-After": "1"})
-    )
-    assert again.get_retry_after(_response(429, {"Retry-After": "1"})) == 1
-    with pytest.raises(MaxRetryError):
-        retry.increment("POST", "/repos/o/r/pulls", response=_response(403, {"Retry-After": "60"}))
+    def wait(headers: dict[str, str]) -> float | None:
+        return POLICY.wait_before_retry(
+            "POST", "/repos/o/r/pulls", Failure.RATE_LIMIT, attempt=1, waited=0, headers=headers
+        )
+
+    assert wait({"Retry-After": "1"}) == 1.0  # even a create: GitHub did nothing
+    assert wait({"Retry-After": "60"}) is None  # longer than max_rate_limit_wait: raise
+    assert wait({}) is None  # a secondary limit's default wait (60 s) is longer too
 
 
 def test_429_without_retry_after_waits_for_the_reset() -> None:
-    retry = RetryPolicy(max_rate_limit_wait=30).build()
-    reset = str(int(time.time()) + 3)
-    again = retry.increment(
-        "GET",
-        "/repos/o/r",
-        response=_response(429, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}),
+    policy = RetryPolicy(max_rate_limit_wait=30)
+    reset = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(time.time()) + 3)}
+    wait = policy.wait_before_retry(
+        "GET", "/repos/o/r", Failure.RATE_LIMIT, attempt=1, waited=0, headers=reset
     )
-    assert 2 <= again.get_backoff_time() <= 5
+    assert wait is not None and 2 <= wait <= 5
 
 
-def test_total_retry_time_is_bounded() -> None:
-    retry: Retry = RetryPolicy(backoff_factor=10, backoff_max=10, max_total_wait=15).build()
-    retry = retry.increment("GET", "/x", response=_response(503))  # 1st retry: no wait
-    retry = retry.increment("GET", "/x", response=_response(503))  # waits 10 s: allowed
-    with pytest.raises(MaxRetryError):
-        retry.increment("GET", "/x", response=_response(503))  # 10 + 10 > 15: refused
+def test_total_retry_time_and_count_are_bounded() -> None:
+    policy = RetryPolicy(retries=3, backoff_factor=10, backoff_max=10, max_total_wait=15)
+    assert policy.wait_before_retry("GET", "/x", Failure.SERVER, attempt=1, waited=0) == 10
+    assert policy.wait_before_retry("GET", "/x", Failure.SERVER, attempt=2, waited=10) is None
+    assert (
+        RetryPolicy(retries=2).wait_before_retry("GET", "/x", Failure.SERVER, attempt=3, waited=0)
+        is None
+    )
 
 
 # -- errors and secrets ---------------------------------------------------------------------
 
 
 def test_translated_errors_say_what_to_do_and_hide_secrets() -> None:
-    bad = GithubException(401, {"message": f"Bad credentials {TOKEN}"}, {})
-    error = translate(bad, "reading issue #1 of o/r", [TOKEN])
+    bad = {"message": f"Bad credentials {TOKEN}"}
+    error = error_for_response("reading issue #1 of o/r", 401, bad, {}, [TOKEN])
     assert isinstance(error, GitHubAuthError)
     assert TOKEN not in str(error) and "Check the token" in str(error)
-    missing = translate(GithubException(404, {"message": "Not Found"}, {}), "x", [])
+    missing = error_for_response("x", 404, {"message": "Not Found"}, {}, [])
     assert isinstance(missing, GitHubNotFoundError)
-    limited = translate(
-        GithubException(
-            403, {"message": "API rate limit exceeded"}, {"x-ratelimit-reset": "1700000000"}
-        ),
-        "x",
-        [],
+    limited = error_for_response(
+        "x", 403, {"message": "API rate limit exceeded"}, {"x-ratelimit-reset": "1700000000"}, []
     )
     assert isinstance(limited, GitHubRateLimitError)
     assert limited.reset_at == datetime.fromtimestamp(1700000000, UTC)
