@@ -56,6 +56,9 @@ class ResumePlan:
     start_sha: str | None = None  # where the worktree starts; None: as before (base or PR head)
     finished_by: str | None = None  # DELIVER: the session whose engine finished the work
     foreign: tuple[BranchCommit, ...] = ()  # FOREIGN: the commits autocoder did not write
+    # Where the check run opens when `start_sha` is not on the remote yet (it moves there after
+    # the push); None: on `start_sha`.
+    report_on: str | None = None
 
 
 def plan_resume(
@@ -76,7 +79,10 @@ def plan_resume(
         and not local.foreign(identity)
     ):
         # Committed on this machine by a session that never pushed it (killed in between).
-        return ResumePlan(ResumeKind.DELIVER, local.sha, finished_by=local_head.session)
+        known = remote.sha if remote is not None else history.base_head
+        return ResumePlan(
+            ResumeKind.DELIVER, local.sha, finished_by=local_head.session, report_on=known
+        )
     if remote is None:
         return ResumePlan(ResumeKind.FRESH)
     head = remote.head

@@ -137,7 +137,9 @@ async def git_smart_http(owner: str, name: str, rest: str, request: Request) -> 
         try:
             proc.stdin.write(body)
             await proc.stdin.drain()
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError, RuntimeError):
+            # The backend closed its stdin first (uvloop says so with a RuntimeError, "handler
+            # is closed"): its answer is still streamed; a backend that lacked input fails.
             pass
         finally:
             proc.stdin.close()

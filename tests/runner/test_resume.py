@@ -72,6 +72,9 @@ def test_plan_resume(
     assert (plan.kind, plan.start_sha) == (kind, start)
     if kind is ResumeKind.DELIVER:
         assert plan.finished_by == "s1"
+        # Unpushed work: the check run opens on a commit GitHub has, until the push.
+        known = None if local is None else remote.sha if remote is not None else BASE
+        assert plan.report_on == known
     if kind is ResumeKind.FOREIGN:
         assert plan.foreign and all(c.author_email == "ada@example.com" for c in plan.foreign)
 
