@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from app.api import features, health, metrics_route
 from app.config import ServeConfig
+from app.dashboard.mount import mount as mount_dashboard
 from app.db.engine import open_database
 from app.github_app import AppGitHub
 from app.metrics import Metrics
@@ -147,4 +148,5 @@ def create_app(
     app.include_router(metrics_route.router)
     app.github_webhooks = webhook_route.WebhookReceiver(state, writer)
     app.include_router(features.router)
+    mount_dashboard(app, settings)  # pages at /, and sign-in for every route but webhooks
     return app

@@ -53,6 +53,19 @@ class AppSettings(BaseSettings):
         default=300.0, ge=0, description="seconds between reconciles of labelled issues; 0: off"
     )
     webhook_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    # The dashboard (app.dashboard): open to loopback only, unless remote access is allowed,
+    # and then only with sign-in.
+    allow_remote: bool = Field(
+        default=False,
+        description="serve the dashboard and API to other machines (sign-in required: set "
+        "AUTOCODER_DASHBOARD_USER and AUTOCODER_DASHBOARD_PASSWORD; put HTTPS in front)",
+    )
+    dashboard_user: str | None = Field(
+        default=None, description="user name for HTTP basic sign-in to the dashboard and API"
+    )
+    dashboard_password: SecretStr | None = Field(
+        default=None, description="password for HTTP basic sign-in (at least 12 characters)"
+    )
 
     @field_validator("github_api_url")
     @classmethod
@@ -117,6 +130,18 @@ class AppSettings(BaseSettings):
         if self.github_private_key is not None and self.github_private_key_path is not None:
             raise ValueError(
                 "set AUTOCODER_GITHUB_PRIVATE_KEY or AUTOCODER_GITHUB_PRIVATE_KEY_PATH, not both"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _remote_needs_sign_in(self) -> AppSettings:
+        if self.dashboard_password is not None and len(self.dashboard_password) < 12:
+            raise ValueError("AUTOCODER_DASHBOARD_PASSWORD must be at least 12 characters long")
+        if self.allow_remote and (not self.dashboard_user or self.dashboard_password is None):
+            raise ValueError(
+                "AUTOCODER_ALLOW_REMOTE=1 needs sign-in: set AUTOCODER_DASHBOARD_USER and "
+                "AUTOCODER_DASHBOARD_PASSWORD (and serve it behind HTTPS), or leave remote "
+                "access off to use the dashboard from this machine only"
             )
         return self
 
