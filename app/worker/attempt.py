@@ -151,14 +151,17 @@ class Attempt:
         state = self._record(end)
         if not isinstance(last, Result) and stopped is not Stopped.LEASE_LOST:
             self._conclude_open_check_runs(state)
+        pull = last.pull_request_url if isinstance(last, Result) else None
         log.info(
-            "job %s (%s#%s) attempt %s: session exited %s; job %s",
+            "job %s (%s#%s) attempt %s: session exited %s; job %s%s%s",
             job.id,
             job.repository,
             job.issue_number,
             job.attempts,
             code,
             state,
+            f"; pull request {pull}" if pull else "",
+            f" (log: {self.spec.log_path})" if self.spec.log_path else "",
         )
         return state
 

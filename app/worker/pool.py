@@ -56,8 +56,6 @@ if TYPE_CHECKING:  # app.config imports this package's settings
 
 log = logging.getLogger(__name__)
 
-LOG_TAIL_CHARS = 2000
-
 
 @dataclass(frozen=True)
 class PoolConfig:
@@ -316,31 +314,6 @@ class WorkerPool:
         return len(taken)
 
 
-def log_tail(path: Path | None, chars: int = LOG_TAIL_CHARS) -> str:
-    if path is None or not path.is_file():
-        return ""
-    with path.open("rb") as handle:
-        handle.seek(0, os.SEEK_END)
-        size = handle.tell()
-        handle.seek(max(size - chars, 0))
-        return handle.read().decode(errors="replace").strip()
-
-
-def pull_request_note(db: Session, job_id: int) -> str:
-    """`; pull request URL` for the job's latest session that opened one, else ''."""
-    from sqlalchemy import select
-
-    from app.db.models import SessionRecord
-
-    url = db.scalar(
-        select(SessionRecord.pull_request_url)
-        .where(SessionRecord.job_id == job_id, SessionRecord.pull_request_url.is_not(None))
-        .order_by(SessionRecord.id.desc())
-        .limit(1)
-    )
-    return f"; pull request {url}" if url else ""
-
-
 def database_url_of(database_url: str, sessions: sessionmaker[Session]) -> str:
     if database_url:
         return database_url
@@ -365,8 +338,9 @@ def make_executor(name: str, knobs: WorkerSettings, database_url: str) -> Execut
                 cpus=knobs.docker_cpus, memory=knobs.docker_memory, pids=knobs.docker_pids
             ),
             network=knobs.docker_network,
+            docker=knobs.container_engine,
         )
-        return DockerExecutor(options, database_url=database_url)
+        return DockerExecutor(options)
     from app.executors.local import LocalExecutor
 
     return LocalExecutor()

@@ -28,6 +28,10 @@ class WorkerSettings(BaseSettings):
     session_log_dir: Path | None = None
     github_seconds_between_writes: float = Field(default=1.0, ge=0)
 
+    container_engine: str = Field(
+        default="docker",
+        description="the container engine's CLI for the docker executor: docker, podman",
+    )
     docker_image: str = "autocoder:latest"
     docker_cpus: float = Field(default=2.0, gt=0)
     docker_memory: str = "4g"
