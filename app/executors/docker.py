@@ -1,20 +1,26 @@
-"""The docker executor: one container per session, from the image the Dockerfile builds.
+"""The container executor: one container per session, from the image the Dockerfile builds, under
+any Docker-compatible engine (`docker`, or `podman`, which needs no daemon: see
+`.ci/podman-setup.sh`).
 
-The container runs `python -m app.session_main` for one job with CPU, memory and process limits.
-Settings and secrets reach it as `-e NAME` (the docker client copies the value from its own
-environment), so no secret is ever on a command line; the docker socket is never mounted (a
-session that could reach it would own the host). A SQLite database file's directory is mounted at
-the same path, so the session can heartbeat its lease and record its result; with PostgreSQL
-nothing is mounted.
+The container runs `python -m runner.session_process` for one attempt with CPU, memory and
+process limits, all capabilities dropped and no new privileges. It gets what a local session gets
+(`app.executors.base`): the work order on stdin (`--interactive`), events on stdout, its log on
+stderr. Nothing of the host is mounted — no database, no App private key, no docker socket (a
+session that could reach it would own the host) — and its environment is only the names in
+`LaunchSpec.env` passed as `--env NAME` (the engine's client copies each value from its own
+environment, so no secret is ever on a command line), minus what names a host path.
 
-A container does not die with the server that started it (the docker daemon owns it). A session
-in a container keeps heartbeating its lease while the server is down and concludes its job
-itself; if it cannot (the container is gone or cut off), the lease runs out and the worker that
-takes the job over first removes every container labelled with the job (`clean_up`).
+Its network is what the session needs: GitHub and the model (`bridge`), or the host's own for
+services on loopback (`host`). Commands the agent runs are confined further by bubblewrap inside
+the container, with no network: `--security-opt systempaths=unconfined` lets bubblewrap mount a
+fresh /proc (the engine's masked /proc forbids it otherwise); under podman's default seccomp
+profile that is all it takes. Docker's default profile also refuses the user namespace, and the
+session then falls back to the container as its sandbox (`AUTOCODER_SANDBOX=container`, its report
+says so); `extra_args` can pass a seccomp profile that allows it.
 
-Bubblewrap inside a container needs user namespaces, which Docker's default seccomp profile
-refuses; there the container itself is the sandbox (the session's report says the inner sandbox
-is off). Pass `extra_args` (e.g. a seccomp profile) to change that.
+A container does not die with the server that started it (the engine owns it), but it stops when
+its stdin closes. If a worker that takes the job over finds a container of an earlier attempt
+still there, it removes every container labelled with the job first (`clean_up`).
 """
 
 from __future__ import annotations
@@ -22,22 +28,26 @@ from __future__ import annotations
 import contextlib
 import logging
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
 from sqlalchemy.engine import make_url
 
-from app.executors.base import DATABASE_URL_ENV, LaunchSpec, ProcessSession, session_argv
-from app.executors.local import child_env
+from app.executors.base import SESSION_ARGV, LaunchSpec, ProcessSession, clean_env
 
 log = logging.getLogger(__name__)
 
 DEFAULT_IMAGE = "autocoder:latest"
+DEFAULT_ENGINE = "docker"
 SANDBOX_ENV = "AUTOCODER_SANDBOX"  # runner.settings: `container` = the container is the sandbox
 LABEL_JOB = "autocoder.job"
 LABEL_ATTEMPT = "autocoder.attempt"
 LABEL_WORKER = "autocoder.worker"
+# Names that describe the host (its paths, its user); the image has its own.
+HOST_ONLY_ENV = frozenset({"PATH", "HOME", "TMPDIR", "USER", "LOGNAME", "PYTHONPATH"})
+INNER_SANDBOX_OPTS = ("--security-opt", "systempaths=unconfined")
 
 
 @dataclass(frozen=True)
@@ -52,7 +62,8 @@ class DockerOptions:
     image: str = DEFAULT_IMAGE
     limits: DockerLimits = field(default_factory=DockerLimits)
     network: str = "bridge"  # the session needs GitHub and the model; "host" for loopback ones
-    docker: str = "docker"
+    docker: str = DEFAULT_ENGINE  # the engine's CLI: docker, podman
+    inner_sandbox: bool = True  # let bubblewrap run inside (INNER_SANDBOX_OPTS)
     extra_args: tuple[str, ...] = ()
 
 
@@ -61,7 +72,8 @@ def container_name(job_id: int, attempt: int) -> str:
 
 
 def sqlite_directory(database_url: str | None) -> Path | None:
-    """The directory of a SQLite database file (mounted into the container), else None."""
+    """The directory of a SQLite database file, else None (the worker keeps session logs
+    beside it; nothing of it goes into a container)."""
     if not database_url:
         return None
     url = make_url(database_url)
@@ -72,11 +84,21 @@ def sqlite_directory(database_url: str | None) -> Path | None:
     return Path(url.database).expanduser().resolve().parent
 
 
+def forwarded_env_names(spec: LaunchSpec) -> list[str]:
+    """The variables the container gets, by name (sorted)."""
+    return sorted({*spec.env, SANDBOX_ENV} - HOST_ONLY_ENV)
+
+
 def docker_run_command(
-    spec: LaunchSpec, options: DockerOptions, *, database_url: str | None = None
+    spec: LaunchSpec,
+    options: DockerOptions,
+    *,
+    entrypoint: str = "python",
+    args: Sequence[str] = SESSION_ARGV,
 ) -> list[str]:
     """The `docker run` command for one attempt of a job. Pure: environment variables appear
-    by name only; their values stay in the docker client's environment."""
+    by name only; their values stay in the engine client's environment. `entrypoint` and `args`
+    are the session's unless a caller (a test probing the container) says otherwise."""
     limits = options.limits
     command = [
         options.docker,
@@ -107,14 +129,18 @@ def docker_run_command(
         "--cap-drop",
         "ALL",
     ]
-    directory = sqlite_directory(database_url)
-    if directory is not None:
-        command += ["--volume", f"{directory}:{directory}"]
-    for name in sorted({*spec.env, DATABASE_URL_ENV} if database_url else set(spec.env)):
+    if options.inner_sandbox:
+        command += INNER_SANDBOX_OPTS
+    for name in forwarded_env_names(spec):
         command += ["--env", name]
-    command += [*options.extra_args, "--entrypoint", "python", options.image]
-    command += session_argv(spec, parent_pid=None)
+    command += [*options.extra_args, "--entrypoint", entrypoint, options.image, *args]
     return command
+
+
+def container_env(spec: LaunchSpec) -> dict[str, str]:
+    """The spec with the sandbox mode a container session runs in (the container is the
+    sandbox; bubblewrap inside it is used when it works)."""
+    return {**spec.env, SANDBOX_ENV: "container"}
 
 
 class DockerSession(ProcessSession):
@@ -152,26 +178,21 @@ class DockerSession(ProcessSession):
 class DockerExecutor:
     name = "docker"
 
-    def __init__(self, options: DockerOptions, *, database_url: str | None) -> None:
+    def __init__(self, options: DockerOptions) -> None:
         self.options = options
-        self.database_url = database_url
 
     def command(self, spec: LaunchSpec) -> list[str]:
-        return docker_run_command(spec, self.options, database_url=self.database_url)
+        return docker_run_command(spec, self.options)
 
     def launch(self, spec: LaunchSpec) -> DockerSession:
-        # The container is the session's sandbox (bubblewrap inside it is used when it works).
-        spec = replace(spec, env={**spec.env, SANDBOX_ENV: "container"})
+        spec = replace(spec, env=container_env(spec))
         log_file: IO[bytes] | None = None
         if spec.log_path is not None:
             spec.log_path.parent.mkdir(parents=True, exist_ok=True)
             log_file = spec.log_path.open("ab")
-        env: dict[str, str] = dict(spec.env)
-        if self.database_url:
-            env[DATABASE_URL_ENV] = self.database_url
         process = subprocess.Popen(
             self.command(spec),
-            env=child_env(env),
+            env=clean_env(spec.env),  # the engine client's: values of the --env names
             stdin=subprocess.PIPE,  # the work order, then control lines (app.executors.base)
             stdout=subprocess.PIPE,  # the session's events
             stderr=log_file if log_file is not None else subprocess.DEVNULL,
@@ -206,19 +227,15 @@ def labelled_containers(docker: str, job_id: int) -> list[str]:
     return done.stdout.split() if done.returncode == 0 else []
 
 
-def engine_answers(docker: str = "docker", *, timeout: float = 10.0) -> tuple[bool, str]:
-    """Whether a container engine answers `docker info` (and if not, why)."""
+def engine_answers(docker: str = DEFAULT_ENGINE, *, timeout: float = 60.0) -> tuple[bool, str]:
+    """Whether a container engine answers `info` (docker and podman alike), and if not, why."""
     try:
         done = subprocess.run(
-            [docker, "info", "--format", "{{.ServerVersion}}"],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=timeout,
+            [docker, "info"], capture_output=True, text=True, check=False, timeout=timeout
         )
     except (subprocess.SubprocessError, OSError) as error:
         return False, f"`{docker} info` could not run: {error}"
     if done.returncode != 0:
         reason = (done.stderr or done.stdout).strip().splitlines()
         return False, f"`{docker} info` failed: {reason[-1] if reason else done.returncode}"
-    return True, done.stdout.strip()
+    return True, ""

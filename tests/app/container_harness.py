@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from app.executors.docker import engine_answers
+
 ROOT = Path(__file__).resolve().parents[2]
 TEST_IMAGE = "localhost/autocoder:test"
 DEBOOTSTRAPPED_BASE = "localhost/debian:bookworm"
@@ -45,20 +47,6 @@ def missing(reason: str) -> None:
     if in_ci():
         pytest.fail(message)
     pytest.skip(message)
-
-
-def engine_answers(engine: str) -> tuple[bool, str]:
-    """Whether `engine info` succeeds (podman and docker alike), and if not, why."""
-    try:
-        done = subprocess.run(
-            [engine, "info"], capture_output=True, text=True, check=False, timeout=60
-        )
-    except (subprocess.SubprocessError, OSError) as error:
-        return False, f"`{engine} info` could not run: {error}"
-    if done.returncode != 0:
-        reason = (done.stderr or done.stdout).strip().splitlines()
-        return False, f"`{engine} info` failed: {reason[-1] if reason else done.returncode}"
-    return True, ""
 
 
 @functools.cache

@@ -1,5 +1,7 @@
-"""The docker executor: the `docker run` command, table-tested; a real container only where a
-container engine answers."""
+"""The docker executor: the `docker run` command, table-tested (nothing of the host mounted, no
+secret on the command line); under a real engine (podman in CI), a container started exactly as a
+session's holds no database, no App key and no secret but those the spec names, and bubblewrap
+works inside it."""
 
 from __future__ import annotations
 
@@ -9,29 +11,48 @@ from typing import Any
 
 import pytest
 
-from app.executors.base import LaunchSpec
+from app.executors.base import LaunchSpec, clean_env
 from app.executors.docker import (
     DockerExecutor,
     DockerLimits,
     DockerOptions,
+    container_env,
     docker_run_command,
-    engine_answers,
     sqlite_directory,
 )
+from app.worker.env import engine_env
+from app.worker.pool import make_executor
+from app.worker.settings import WorkerSettings
+from tests.app.container_harness import project_image
 
 SECRET_PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEsecret\n-----END RSA PRIVATE KEY-----\n"
+# What a server's configuration holds (`ServeConfig.environ`); the worker keeps the spec's part.
+SERVER_ENVIRON = {
+    "AUTOCODER_DATABASE_URL": "postgresql+psycopg://autocoder:pw@db/autocoder",
+    "AUTOCODER_GITHUB_PRIVATE_KEY": SECRET_PEM,
+    "AUTOCODER_GITHUB_PRIVATE_KEY_PATH": "/etc/autocoder/app.pem",
+    "AUTOCODER_WEBHOOK_SECRET": "whsec-very-secret",
+    "ANTHROPIC_API_KEY": "sk-ant-very-secret",
+    "HTTPS_PROXY": "http://proxy.internal:3128",
+    "PATH": "/root/.venv/bin:/usr/bin",
+    "HOME": "/root",
+}
 SPEC = LaunchSpec(
     job_id=12,
     attempt=2,
     worker_id="host:7:abc/0",
-    lease_s=60,
-    heartbeat_s=20,
-    env={
-        "AUTOCODER_GITHUB_PRIVATE_KEY": SECRET_PEM,
-        "ANTHROPIC_API_KEY": "sk-ant-very-secret",
-        "AUTOCODER_ENGINE": "claude",
-    },
+    env={**engine_env(SERVER_ENVIRON), "PATH": "/root/.venv/bin", "HOME": "/root"},
 )
+# What the engine itself binds from the host into every container.
+ENGINE_FILES = {
+    "/etc/hostname",
+    "/etc/hosts",
+    "/etc/resolv.conf",
+    "/run/.containerenv",
+    "/run/podman-init",  # --init: the engine's own init binary
+    "/sbin/docker-init",
+}
+SESSION_ENV = ["ANTHROPIC_API_KEY", "AUTOCODER_SANDBOX", "HTTPS_PROXY"]
 
 
 def _pairs(command: list[str], flag: str) -> list[str]:
@@ -41,75 +62,59 @@ def _pairs(command: list[str], flag: str) -> list[str]:
 CASES = [
     pytest.param(
         DockerOptions(),
-        "sqlite:////var/lib/autocoder/autocoder.db",
         {
             "image": "autocoder:latest",
+            "engine": "docker",
             "--cpus": ["2"],
             "--memory": ["4g"],
             "--memory-swap": ["4g"],
             "--pids-limit": ["1024"],
             "--network": ["bridge"],
-            "--volume": ["/var/lib/autocoder:/var/lib/autocoder"],
-            "--env": [
-                "ANTHROPIC_API_KEY",
-                "AUTOCODER_DATABASE_URL",
-                "AUTOCODER_ENGINE",
-                "AUTOCODER_GITHUB_PRIVATE_KEY",
-            ],
+            "--security-opt": ["no-new-privileges", "systempaths=unconfined"],
         },
-        id="defaults-sqlite",
+        id="defaults",
     ),
     pytest.param(
         DockerOptions(
             image="ghcr.io/acme/autocoder:1.2",
             limits=DockerLimits(cpus=0.5, memory="512m", pids=256),
             network="host",
+            docker="podman",
         ),
-        "postgresql+psycopg://autocoder:pw@db/autocoder",
         {
             "image": "ghcr.io/acme/autocoder:1.2",
+            "engine": "podman",
             "--cpus": ["0.5"],
             "--memory": ["512m"],
             "--memory-swap": ["512m"],
             "--pids-limit": ["256"],
             "--network": ["host"],
-            "--volume": [],
-            "--env": [
-                "ANTHROPIC_API_KEY",
-                "AUTOCODER_DATABASE_URL",
-                "AUTOCODER_ENGINE",
-                "AUTOCODER_GITHUB_PRIVATE_KEY",
-            ],
         },
-        id="postgres-limits-host-network",
+        id="podman-limits-host-network",
     ),
     pytest.param(
-        DockerOptions(network="none"),
-        None,
+        DockerOptions(network="none", inner_sandbox=False),
         {
             "image": "autocoder:latest",
+            "engine": "docker",
             "--network": ["none"],
-            "--volume": [],
-            "--env": ["ANTHROPIC_API_KEY", "AUTOCODER_ENGINE", "AUTOCODER_GITHUB_PRIVATE_KEY"],
+            "--security-opt": ["no-new-privileges"],
         },
-        id="no-database-url",
+        id="no-inner-sandbox",
     ),
 ]
 
 
-@pytest.mark.parametrize(("options", "database_url", "expected"), CASES)
-def test_docker_run_command(
-    options: DockerOptions, database_url: str | None, expected: dict[str, Any]
-) -> None:
-    command = docker_run_command(SPEC, options, database_url=database_url)
-    assert command[:4] == ["docker", "run", "--rm", "--init"]
+@pytest.mark.parametrize(("options", "expected"), CASES)
+def test_docker_run_command(options: DockerOptions, expected: dict[str, Any]) -> None:
+    spec = LaunchSpec(**{**SPEC.__dict__, "env": container_env(SPEC)})
+    command = docker_run_command(spec, options)
+    assert command[:5] == [expected["engine"], "run", "--rm", "--init", "--interactive"]
     image_at = command.index(expected["image"])
     assert command[image_at - 2 : image_at] == ["--entrypoint", "python"]
     assert command[image_at + 1 :] == ["-m", "runner.session_process"]
-    assert "--interactive" in command, "the work order and control lines go on stdin"
-    assert "--parent-pid" not in command, "a container does not watch the server's pid"
     for flag, values in expected.items():
-        if flag != "image":
+        if flag.startswith("--"):
             assert _pairs(command, flag) == values, flag
     assert _pairs(command, "--label") == [
         "autocoder.job=12",
@@ -117,13 +122,14 @@ def test_docker_run_command(
         "autocoder.worker=host:7:abc/0",
     ]
     assert _pairs(command, "--name") == ["autocoder-job-12-2"]
-    assert _pairs(command, "--security-opt") == ["no-new-privileges"]
     assert _pairs(command, "--cap-drop") == ["ALL"]
+    assert _pairs(command, "--env") == SESSION_ENV, "names only; no database, key or host path"
+    for flag in ("--volume", "-v", "--mount", "--tmpfs", "--privileged", "--env-file"):
+        assert flag not in command, f"nothing of the host reaches the container ({flag})"
     joined = " ".join(command)
-    for secret in (SECRET_PEM, "MIIEsecret", "sk-ant-very-secret", ":pw@", "pw@db"):
-        assert secret not in joined, "environment values never appear on the command line"
-    assert "docker.sock" not in joined, "the docker socket is never mounted"
-    assert not any("=" in name for name in _pairs(command, "--env")), "names only"
+    for value in SERVER_ENVIRON.values():
+        assert value not in joined, "environment values never appear on the command line"
+    assert "docker.sock" not in joined, "the engine's socket is never mounted"
 
 
 def test_sqlite_directory() -> None:
@@ -133,23 +139,92 @@ def test_sqlite_directory() -> None:
     assert sqlite_directory(None) is None
 
 
-def test_a_real_container_runs_where_an_engine_answers(tmp_path: Path) -> None:
-    answers, why = engine_answers()
-    if not answers:
-        pytest.skip(f"no container engine answers here: {why}")
-    image = "autocoder:test"
-    built = subprocess.run(
-        ["docker", "build", "-t", image, "."],
-        cwd=Path(__file__).resolve().parents[2],
+PROBE = r"""
+for path in "$@"; do
+    if cat "$path" >/dev/null 2>&1 || ls "$path" >/dev/null 2>&1; then echo "READABLE $path"; fi
+done
+echo "ENV-BEGIN"; env; echo "ENV-END"
+echo "INIT-ENV $(tr '\0' ' ' </proc/1/environ 2>&1)"
+echo "MOUNTS-BEGIN"; cat /proc/self/mounts; echo "MOUNTS-END"
+if bwrap --die-with-parent --cap-drop ALL --unshare-pid --unshare-net --ro-bind / / \
+    --dev /dev --proc /proc true; then
+    echo "BWRAP-OK"
+fi
+"""
+
+
+def test_a_container_started_as_a_session_cannot_read_the_database_or_the_app_key(
+    tmp_path: Path,
+) -> None:
+    """The executor's own command, with a probe in place of the session: the server's SQLite
+    database and App key files exist on the host, yet inside the container neither path can
+    be read, the environment holds only what the spec names, and nothing of the host is
+    mounted. Bubblewrap (the inner sandbox, with no network) works there."""
+    built = project_image()
+    server = tmp_path / "server"
+    server.mkdir()
+    database = server / "autocoder.db"
+    database.write_bytes(b"SQLite format 3\0 the job queue")
+    key = server / "app.pem"
+    key.write_text(SECRET_PEM)
+    database_url = f"sqlite:///{database}"
+    environ = {
+        **SERVER_ENVIRON,
+        "AUTOCODER_DATABASE_URL": database_url,
+        "AUTOCODER_GITHUB_PRIVATE_KEY_PATH": str(key),
+    }
+    spec = LaunchSpec(job_id=7, attempt=1, worker_id="probe", env=engine_env(environ))
+    spec = LaunchSpec(**{**spec.__dict__, "env": container_env(spec)})
+    options = DockerOptions(image=built.image, network="host", docker=built.engine)
+    executor_command = DockerExecutor(options).command(spec)
+    command = docker_run_command(
+        spec, options, entrypoint="sh", args=["-c", PROBE, "probe", str(database), str(key)]
+    )
+    image_at = command.index(built.image)
+    assert command[:image_at] == [
+        *executor_command[: executor_command.index(built.image) - 2],
+        "--entrypoint",
+        "sh",
+    ], "the probe container is started exactly as the session's"
+    done = subprocess.run(
+        command,
+        env=clean_env(spec.env),
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         check=False,
-        timeout=1800,
+        timeout=120,
     )
-    assert built.returncode == 0, built.stderr[-3000:]
-    executor = DockerExecutor(DockerOptions(image=image, network="none"), database_url=None)
-    spec = LaunchSpec(job_id=1, attempt=1, worker_id="w", lease_s=5, heartbeat_s=1, env={})
-    command = executor.command(spec)
-    # The session entry starts in the image (it stops at once: no database was given).
-    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=300)
-    assert "no database" in done.stdout + done.stderr
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "READABLE" not in out, out
+    env_text = out.split("ENV-BEGIN", 1)[1].split("ENV-END", 1)[0]
+    names = {line.split("=", 1)[0] for line in env_text.splitlines() if "=" in line}
+    for secret in ("AUTOCODER_DATABASE_URL", "AUTOCODER_GITHUB_PRIVATE_KEY", "WEBHOOK_SECRET"):
+        assert not any(secret in name for name in names), names
+    for value in (database_url, "MIIEsecret", "whsec-very-secret", str(server)):
+        assert value not in out, f"{value!r} reached the container"
+    assert "sk-ant-very-secret" in env_text, "what the spec names does arrive"
+    mounts = out.split("MOUNTS-BEGIN", 1)[1].split("MOUNTS-END", 1)[0]
+    assert str(tmp_path) not in mounts, mounts
+    binds = {
+        fields[1]
+        for fields in (line.split() for line in mounts.splitlines())
+        if len(fields) > 1 and fields[0].startswith("/")
+    }
+    assert binds <= ENGINE_FILES, f"host files mounted: {binds - ENGINE_FILES}"
+    assert "BWRAP-OK" in out, f"bubblewrap works inside the container: {done.stderr}"
+
+
+def test_the_engine_and_image_settings_reach_the_executor(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTOCODER_CONTAINER_ENGINE", "podman")
+    monkeypatch.setenv("AUTOCODER_DOCKER_IMAGE", "localhost/autocoder:test")
+    monkeypatch.setenv("AUTOCODER_DOCKER_NETWORK", "host")
+    executor = make_executor("docker", WorkerSettings(), "sqlite:////srv/autocoder.db")
+    assert isinstance(executor, DockerExecutor)
+    command = executor.command(SPEC)
+    assert command[:2] == ["podman", "run"]
+    assert _pairs(command, "--network") == ["host"]
+    assert "localhost/autocoder:test" in command
+    assert not any("/srv" in arg for arg in command), "the database is not the container's"
+    assert WorkerSettings.model_fields["container_engine"].default == "docker"
