@@ -4,6 +4,7 @@ so jobs stay queued where the test can count them)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,13 @@ from sqlalchemy import select
 from app.db.models import Delivery, Feature
 from app.queue.models import Job
 from app.state import AppState
-from tests.app.webhook_harness import count_jobs, make_settings, running_app, wait_for
+from tests.app.webhook_harness import (
+    count_jobs,
+    make_settings,
+    running_app,
+    signed_headers,
+    wait_for,
+)
 from tests.emulator.client import Emulator
 from tests.world import MAINTAINER, READER, REPO, World, make_world
 
@@ -172,3 +179,35 @@ def test_commands_status_and_stop(world: World, served: AppState) -> None:
     assert "status for #" in replies[0] and "nothing queued" in replies[0]
     assert "Queued a session" in replies[1]
     assert "Stopping 1" in replies[2]
+
+
+def test_a_member_event_forgets_the_remembered_permission(world: World, tmp_path: Path) -> None:
+    """Permissions are remembered briefly (a burst of commands costs one look-up), but a change
+    of access that GitHub announces (`member`) is not waited out."""
+    with running_app(make_settings(tmp_path, world)) as (url, app):
+        world.emulator.set_webhook_url(world.app.id, f"{url}/api/github/webhooks")
+        state: AppState = app.state.autocoder
+        world.emulator.set_permission(REPO, READER, "write")
+        first, second, third = (world.open_issue(f"Task {n}", "body") for n in range(3))
+        world.emulator.act_as(READER).label_issue(REPO, first, "autocoder")
+        assert _last_delivery(world, "issues", "labeled").status_code == 202
+        world.emulator.set_permission(REPO, READER, "triage")  # may label, not write
+        world.emulator.act_as(READER).label_issue(REPO, second, "autocoder")
+        assert _last_delivery(world, "issues", "labeled").status_code == 202
+        assert [j.issue_number for j in _jobs(state)] == [first, second]  # remembered
+
+        member = {
+            "action": "edited",
+            "member": {"login": READER},
+            "repository": {"full_name": REPO, "id": 1},
+            "installation": {"id": world.installation_id},
+            "sender": {"login": MAINTAINER},
+        }
+        body = json.dumps(member).encode()
+        headers = signed_headers(body, "member", world.app.webhook_secret)
+        answer = httpx.post(f"{url}/api/github/webhooks", content=body, headers=headers)
+        assert answer.status_code == 202, answer.text
+
+        world.emulator.act_as(READER).label_issue(REPO, third, "autocoder")
+        assert _last_delivery(world, "issues", "labeled").status_code == 202
+        assert [j.issue_number for j in _jobs(state)] == [first, second]  # triage: refused
