@@ -118,3 +118,4 @@ class SessionResult:
     commands: tuple[CommandRecord, ...] = ()
     error: str | None = None
     sandbox_notice: str | None = None  # commands ran unconfined, or none could run: why
+    github_requests: int = 0  # REST calls the session's GitHub client sent (retries included)
