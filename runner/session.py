@@ -32,6 +32,14 @@ from runner.repo_config import RepoConfig, RepoConfigError, load_repo_config
 from runner.reporting.reporter import CheckRunObserver, SessionReporter
 from runner.reporting.summary import Report
 from runner.reporting.texts import build_pull_request_body, build_pull_request_title
+from runner.resume import (
+    ResumeKind,
+    close_interrupted_check_runs,
+    delivered_account,
+    plan_for_branch,
+    previous_session_interrupted,
+    stop_for_foreign_commits,
+)
 from runner.sandbox import Sandbox, SandboxMode
 from runner.task import CommandRecord, Conclusion, SessionResult, Task, TaskKind, Usage
 from runner.workspace import (
@@ -65,6 +73,9 @@ class SessionDeps:
     work_dir: Path | None = None  # where worktrees go; a temp dir by default
     echo: Callable[[str], None] = lambda line: None
     check_run_observer: CheckRunObserver | None = None  # told of check runs opened, concluded
+    # Told "committed" once the session's work is committed, before the push (`events` tells
+    # of the push and the pull request): the points where a kill leaves work to resume.
+    at_step: Callable[[str], None] = lambda step: None
     progress_interval_s: float = 10.0
     sandbox: SandboxMode = SandboxMode.AUTO  # AUTOCODER_SANDBOX: without a sandbox, no commands
     events: Callable[[SessionEvent], None] = lambda event: None  # pushes, the pull request
@@ -79,6 +90,7 @@ class _Outcome:
     commands: list[CommandRecord] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     sandbox: str = ""
+    delivered: bool = False  # an interrupted session's finished work, delivered without a model
 
 
 def new_session_id() -> str:
@@ -125,6 +137,8 @@ async def _run(
     github = deps.github
     repo = await asyncio.to_thread(github.get_repository, task.repository)
     base_branch = task.base_branch or repo.default_branch
+    # Did the last session for this issue end? (runner.resume; read before this one comments)
+    interrupted = await asyncio.to_thread(previous_session_interrupted, reporter)
     if task.kind is TaskKind.NEW_WORK:
         await asyncio.to_thread(reporter.acknowledge)
     # The status comment is posted once the check run exists, so it links to it at once.
@@ -132,6 +146,9 @@ async def _run(
     auth = GitAuth(deps.git_token())
     mirror = await asyncio.to_thread(deps.mirrors.update, repo.clone_url, auth)
     branch, pull = await asyncio.to_thread(_choose_branch, task, deps, mirror)
+    plan, stale_heads = await asyncio.to_thread(
+        plan_for_branch, mirror, base_branch, branch, deps.identity, pull is not None, interrupted
+    )
     work_root = Path(tempfile.mkdtemp(prefix="autocoder-", dir=deps.work_dir))
     try:
         worktree = await asyncio.to_thread(
@@ -141,20 +158,39 @@ async def _run(
             branch=branch,
             existing_branch=pull is not None,
             dest=work_root / "work",
+            start_sha=plan.start_sha,
         )
     except BaseException:
         shutil.rmtree(work_root, ignore_errors=True)
         raise
     try:
         start_sha = worktree.head_sha()
+        if interrupted:
+            await asyncio.to_thread(
+                close_interrupted_check_runs,
+                github,
+                task.repository,
+                task.issue_number,
+                stale_heads,
+                session_id,
+            )
         if not await asyncio.to_thread(github.can_create_check_runs):
             # Not an error to blame on permissions: GitHub gives check runs to Apps only.
             reporter.check_runs_unavailable = True
             reporter.say(NO_CHECK_RUNS)
-        await asyncio.to_thread(reporter.start, start_sha)
+        await asyncio.to_thread(reporter.start, plan.report_on or start_sha)
         await asyncio.to_thread(reporter.comment, "running")
         reporter.say(f"branch {branch} from {start_sha[:7]}")
-        outcome = await _run_engine(task, deps, session_id, worktree, reporter, cancel)
+        if plan.kind is ResumeKind.FOREIGN:
+            return await asyncio.to_thread(
+                stop_for_foreign_commits, reporter, plan, branch, session_id, started
+            )
+        if plan.kind is ResumeKind.DELIVER:
+            reporter.say(f"delivering the finished work of session {plan.finished_by}")
+            outcome = _Outcome(Conclusion.SUCCESS, account=delivered_account(plan), delivered=True)
+            start_sha = worktree.base_sha  # its work: the branch's commits
+        else:
+            outcome = await _run_engine(task, deps, session_id, worktree, reporter, cancel)
         return await _conclude(
             task,
             deps,
@@ -355,11 +391,13 @@ async def _conclude(
         author=deps.identity,
         co_authors=co_authors,
         session_id=session_id,
+        engine_finished=outcome.conclusion is Conclusion.SUCCESS,
     )
     new_sha = committed.sha
+    deps.at_step("committed")
     branch_commits = worktree.commits_since_base()
     # What this session did, not what earlier sessions left on the branch.
-    commits, changed = await asyncio.to_thread(_session_work, worktree.path, start_sha)
+    commits, changed = await asyncio.to_thread(_session_work, worktree, start_sha)
     conclusion = outcome.conclusion
     stop_reason = outcome.stop_reason
     opens_pull = pull is None and bool(branch_commits)  # earlier work not yet in a PR
@@ -392,7 +430,8 @@ async def _conclude(
         stop_reason=stop_reason,
         draft=pull.draft if pull is not None else deps.draft,
     )
-    if pushed or (pull is not None and changed):
+    if (pushed or (pull is not None and changed)) and not (outcome.delivered and pull):
+        # (A delivered session keeps the pull request's body: it holds the model's account.)
         pull = await asyncio.to_thread(
             _open_or_update_pull, task, deps, base_branch, worktree.branch, pull, report
         )
@@ -424,15 +463,19 @@ async def _conclude(
     )
 
 
-def _session_work(path: Path, start_sha: str) -> tuple[list[str], list[str]]:
+def _session_work(worktree: Worktree, start_sha: str) -> tuple[list[str], list[str]]:
     """This session's commits ("sha subject", oldest first) and the files they changed."""
-    log_out = run_git(["log", "--reverse", "--format=%H%x1f%s%x1e", f"{start_sha}..HEAD"], path)
+
+    def git(*args: str) -> str:  # the worktree's own git dir, never one found in the worktree
+        return run_git(list(args), worktree.path, git_dir=worktree.git_dir, work_tree=worktree.path)
+
+    log_out = git("log", "--reverse", "--format=%H%x1f%s%x1e", f"{start_sha}..HEAD")
     commits = []
     for record in log_out.split("\x1e"):
         sha, _, subject = record.strip("\n").partition("\x1f")
         if sha:
             commits.append(f"{sha[:7]} {subject}")
-    diff = run_git(["diff", "--name-only", "--no-renames", "-z", start_sha, "HEAD", "--"], path)
+    diff = git("diff", "--name-only", "--no-renames", "-z", start_sha, "HEAD", "--")
     return commits, sorted({name for name in diff.split("\0") if name})
 
 
