@@ -2,7 +2,9 @@
 so several apps in one process, as in tests, do not collide).
 
 Counted as they happen: webhook deliveries by event and outcome, acknowledgement latency, GitHub
-API calls by method and status, and the rate limit GitHub last reported. Read from the database
+API calls by method and status (every call goes through `runner.github.http.GitHubHTTP`, whose
+request hook is `github_request_hook`), GitHub REST calls per session, and the rate limit GitHub
+last reported. Read from the database
 at scrape time: jobs by state, issues by agent status, and the durations of finished sessions.
 """
 
@@ -53,6 +55,13 @@ class Metrics:
             "The rate limit GitHub reported remaining in its last answer.",
             registry=self.registry,
         )
+        self.session_github_requests = Histogram(
+            "autocoder_session_github_requests",
+            "GitHub REST calls per session (SessionResult.github_requests; issue #11 aims at 12 "
+            "or fewer for a short session).",
+            buckets=(4, 8, 12, 16, 24, 32, 48, 64, 96, 128),
+            registry=self.registry,
+        )
         self.reconciles = Counter(
             "autocoder_reconciles",
             "Repository reconciles, by result (not_modified, changed, failed).",
@@ -63,10 +72,15 @@ class Metrics:
             self.registry.register(DatabaseCollector(sessions))
 
     def github_request_hook(self, record: RequestRecord) -> None:
-        """A `request_hook` for GitHubClient and GitHubREST."""
+        """The `request_hook` of every GitHub boundary client (GitHubClient, GitHubREST, App
+        credentials minting tokens)."""
         self.github_requests.labels(record.method.upper(), str(record.status)).inc()
         if record.rate_limit_remaining is not None:
             self.rate_limit_remaining.set(record.rate_limit_remaining)
+
+    def observe_session(self, github_requests: int) -> None:
+        """Record one finished session's GitHub REST calls (from its result)."""
+        self.session_github_requests.observe(github_requests)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
