@@ -11,9 +11,7 @@ It is the I/O edge: everything it decides or writes is built by the pure modules
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -43,16 +41,22 @@ from action.workflow_commands import (
     plain_annotation,
 )
 from autocoder.commands.errors import settings_error_message
-from runner.bootstrap import SetupError, github_credentials, make_engine, session_deps
+from runner.bootstrap import (
+    SetupError,
+    github_credentials,
+    load_task,
+    make_engine,
+    run_until_stopped,
+    session_deps,
+)
 from runner.decide import Action, Decision, Rules, authorize, decide
 from runner.github.client import GitHubClient
 from runner.github.errors import GitHubAuthError, GitHubError, GitHubNotFoundError
 from runner.preflight import preflight
 from runner.repo_config import RepoConfigError
-from runner.session import SessionDeps, run_session
 from runner.settings import RunnerSettings
-from runner.task import SessionResult, Task
-from runner.task_loader import load_follow_up_task, load_issue_task
+from runner.task import Task
+from runner.work_order import WorkKind
 from runner.workspace import WorkspaceError
 
 log = logging.getLogger(__name__)
@@ -195,7 +199,7 @@ def _run(environ: Mapping[str, str], console: Console, progress: list[str]) -> A
             engine = with_allowed_commands(make_engine(settings), extra_commands)
             deps = session_deps(settings, github, credentials, engine, echo=echo)
             deps.git_token = _masking(deps.git_token, console)
-            result = asyncio.run(_run_session(task, deps, echo))
+            result = asyncio.run(run_until_stopped(task, deps, echo))
     except (SetupError, GitHubError, WorkspaceError, RepoConfigError, ValueError) as error:
         return replace(
             base, reason=console.redact(str(error)), advice=_advice(error), progress=progress
@@ -220,25 +224,17 @@ def _skipped(base: ActionOutcome, decision: Decision) -> ActionOutcome:
 def _load_task(
     github: GitHubClient, decision: Decision, settings: RunnerSettings, rules: Rules
 ) -> Task:
-    repository = decision.repository or ""
-    actor = decision.actor or ""
     if decision.issue_number is None:
         raise ValueError(f"the event names no issue ({decision.reason})")
-    if decision.action is Action.FOLLOW_UP and decision.pull_number is not None:
-        return load_follow_up_task(
-            github,
-            repository,
-            decision.pull_number,
-            decision.issue_number,
-            decision.review_id,
-            triggered_by=actor,
-            limits=settings.limits(),
-        )
-    return load_issue_task(
+    follow_up = decision.action is Action.FOLLOW_UP and decision.pull_number is not None
+    return load_task(
         github,
-        repository,
-        decision.issue_number,
-        triggered_by=actor,
+        kind=WorkKind.FOLLOW_UP if follow_up else WorkKind.START,
+        repository=decision.repository or "",
+        issue_number=decision.issue_number,
+        pull_number=decision.pull_number,
+        review_id=decision.review_id,
+        actor=decision.actor or "",
         limits=settings.limits(),
         bot_login=rules.bot_login,
     )
@@ -253,32 +249,6 @@ def _masking(token: Callable[[], str | None], console: Console) -> Callable[[], 
         return value
 
     return masked
-
-
-async def _run_session(task: Task, deps: SessionDeps, echo: Callable[[str], None]) -> SessionResult:
-    """The session, stopped cleanly (work committed and pushed, check run completed) when the
-    runner cancels the job: it sends SIGINT, then SIGTERM, before it kills the step."""
-    cancel = asyncio.Event()
-    loop = asyncio.get_running_loop()
-
-    def stop(signum: int) -> None:
-        if not cancel.is_set():
-            echo(f"received {signal.Signals(signum).name}: stopping, keeping the work so far")
-            cancel.set()
-
-    installed = []
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        # Not every loop can take signal handlers (NotImplementedError off Unix, RuntimeError off
-        # the main thread, ValueError for a signal it refuses); then cancelling the job ends the
-        # process the ordinary way and only the session's own limits bound it.
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signum, stop, signum)
-            installed.append(signum)
-    try:
-        return await run_session(task, deps, cancel=cancel)
-    finally:
-        for signum in installed:
-            loop.remove_signal_handler(signum)
 
 
 def _advice(error: Exception) -> str:

@@ -95,12 +95,18 @@ def run_command(
     """
     from pydantic import ValidationError
 
-    from runner.bootstrap import SetupError, github_credentials, make_engine, session_deps
+    from runner.bootstrap import (
+        SetupError,
+        github_credentials,
+        load_task,
+        make_engine,
+        run_until_stopped,
+        session_deps,
+    )
     from runner.github.client import GitHubClient
     from runner.github.errors import GitHubError
     from runner.preflight import preflight
-    from runner.session import run_session
-    from runner.task_loader import load_issue_task
+    from runner.work_order import WorkKind
     from runner.workspace import WorkspaceError
 
     repository, number, host_api_url = parse_target(target)
@@ -126,16 +132,19 @@ def run_command(
         # Before any request to GitHub: a missing model key is said here, not on the issue.
         preflight(settings, os.environ)
         with GitHubClient(credentials) as github:
-            issue = github.get_issue(repository, number)
-            task = load_issue_task(
+            task = load_task(
                 github,
-                repository,
-                number,
-                triggered_by=requested_by or issue.author,
+                kind=WorkKind.START,
+                repository=repository,
+                issue_number=number,
+                pull_number=None,
+                review_id=None,
+                actor=requested_by,
                 limits=settings.limits(),
+                bot_login=None,
             )
             deps = session_deps(settings, github, credentials, make_engine(settings), echo=echo)
-            result = asyncio.run(run_session(task, deps))
+            result = asyncio.run(run_until_stopped(task, deps, echo))
     except (SetupError, GitHubError, WorkspaceError) as error:
         raise click.ClickException(str(error)) from None
 
