@@ -15,8 +15,9 @@ services on loopback (`host`). Commands the agent runs are confined further by b
 the container, with no network: `--security-opt systempaths=unconfined` lets bubblewrap mount a
 fresh /proc (the engine's masked /proc forbids it otherwise); under podman's default seccomp
 profile that is all it takes. Docker's default profile also refuses the user namespace, and the
-session then falls back to the container as its sandbox (`AUTOCODER_SANDBOX=container`, its report
-says so); `extra_args` can pass a seccomp profile that allows it.
+session then falls back to the container as its sandbox (sandbox mode `container`, its report
+says so); `extra_args` can pass a seccomp profile that allows it. The worker gives a container
+session its settings through `container_settings`.
 
 A container does not die with the server that started it (the engine owns it), but it stops when
 its stdin closes. If a worker that takes the job over finds a container of an earlier attempt
@@ -29,19 +30,20 @@ import contextlib
 import logging
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 from sqlalchemy.engine import make_url
 
 from app.executors.base import SESSION_ARGV, LaunchSpec, ProcessSession, clean_env
+from runner.sandbox.mode import SandboxMode
+from runner.settings import RunnerSettings
 
 log = logging.getLogger(__name__)
 
 DEFAULT_IMAGE = "autocoder:latest"
 DEFAULT_ENGINE = "docker"
-SANDBOX_ENV = "AUTOCODER_SANDBOX"  # runner.settings: `container` = the container is the sandbox
 LABEL_JOB = "autocoder.job"
 LABEL_ATTEMPT = "autocoder.attempt"
 LABEL_WORKER = "autocoder.worker"
@@ -86,7 +88,7 @@ def sqlite_directory(database_url: str | None) -> Path | None:
 
 def forwarded_env_names(spec: LaunchSpec) -> list[str]:
     """The variables the container gets, by name (sorted)."""
-    return sorted({*spec.env, SANDBOX_ENV} - HOST_ONLY_ENV)
+    return sorted(set(spec.env) - HOST_ONLY_ENV)
 
 
 def docker_run_command(
@@ -137,10 +139,15 @@ def docker_run_command(
     return command
 
 
-def container_env(spec: LaunchSpec) -> dict[str, str]:
-    """The spec with the sandbox mode a container session runs in (the container is the
-    sandbox; bubblewrap inside it is used when it works)."""
-    return {**spec.env, SANDBOX_ENV: "container"}
+def container_settings(settings: RunnerSettings) -> RunnerSettings:
+    """The runner settings a session in a container gets (in its work order): the container is
+    its sandbox — bubblewrap inside it when that works (`SandboxMode.CONTAINER`), unless the
+    operator chose a mode — and no directory of the host's (cache, work directory): the
+    image's own home holds them."""
+    update: dict[str, object] = {"cache_dir": None, "work_dir": None}
+    if settings.sandbox is SandboxMode.AUTO:
+        update["sandbox"] = SandboxMode.CONTAINER
+    return settings.model_copy(update=update)
 
 
 class DockerSession(ProcessSession):
@@ -185,7 +192,6 @@ class DockerExecutor:
         return docker_run_command(spec, self.options)
 
     def launch(self, spec: LaunchSpec) -> DockerSession:
-        spec = replace(spec, env=container_env(spec))
         log_file: IO[bytes] | None = None
         if spec.log_path is not None:
             spec.log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -362,8 +362,13 @@ def start_workers(
         knobs, config.app.concurrency, default_log_dir(database_url)
     )
     app = config.app
+    runner_settings = config.runner
+    if app.executor == "docker":
+        from app.executors.docker import container_settings
+
+        runner_settings = container_settings(runner_settings)
     orders = OrderMaker(
-        config.runner,
+        runner_settings,
         app_tokens(app.github_app_id, app.private_key_pem(), app.github_api_url),
         seconds_between_writes=knobs.github_seconds_between_writes,
     )

@@ -16,13 +16,15 @@ from app.executors.docker import (
     DockerExecutor,
     DockerLimits,
     DockerOptions,
-    container_env,
+    container_settings,
     docker_run_command,
     sqlite_directory,
 )
 from app.worker.env import engine_env
 from app.worker.pool import make_executor
 from app.worker.settings import WorkerSettings
+from runner.sandbox.mode import SandboxMode
+from runner.settings import RunnerSettings
 from tests.app.container_harness import project_image
 
 SECRET_PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEsecret\n-----END RSA PRIVATE KEY-----\n"
@@ -52,7 +54,7 @@ ENGINE_FILES = {
     "/run/podman-init",  # --init: the engine's own init binary
     "/sbin/docker-init",
 }
-SESSION_ENV = ["ANTHROPIC_API_KEY", "AUTOCODER_SANDBOX", "HTTPS_PROXY"]
+SESSION_ENV = ["ANTHROPIC_API_KEY", "HTTPS_PROXY"]
 
 
 def _pairs(command: list[str], flag: str) -> list[str]:
@@ -107,8 +109,7 @@ CASES = [
 
 @pytest.mark.parametrize(("options", "expected"), CASES)
 def test_docker_run_command(options: DockerOptions, expected: dict[str, Any]) -> None:
-    spec = LaunchSpec(**{**SPEC.__dict__, "env": container_env(SPEC)})
-    command = docker_run_command(spec, options)
+    command = docker_run_command(SPEC, options)
     assert command[:5] == [expected["engine"], "run", "--rm", "--init", "--interactive"]
     image_at = command.index(expected["image"])
     assert command[image_at - 2 : image_at] == ["--entrypoint", "python"]
@@ -174,7 +175,6 @@ def test_a_container_started_as_a_session_cannot_read_the_database_or_the_app_ke
         "AUTOCODER_GITHUB_PRIVATE_KEY_PATH": str(key),
     }
     spec = LaunchSpec(job_id=7, attempt=1, worker_id="probe", env=engine_env(environ))
-    spec = LaunchSpec(**{**spec.__dict__, "env": container_env(spec)})
     options = DockerOptions(image=built.image, network="host", docker=built.engine)
     executor_command = DockerExecutor(options).command(spec)
     command = docker_run_command(
@@ -228,3 +228,22 @@ def test_the_engine_and_image_settings_reach_the_executor(monkeypatch: pytest.Mo
     assert "localhost/autocoder:test" in command
     assert not any("/srv" in arg for arg in command), "the database is not the container's"
     assert WorkerSettings.model_fields["container_engine"].default == "docker"
+
+
+@pytest.mark.parametrize(
+    ("chosen", "gets"),
+    [
+        (SandboxMode.AUTO, SandboxMode.CONTAINER),
+        (SandboxMode.CONTAINER, SandboxMode.CONTAINER),
+        (SandboxMode.OFF, SandboxMode.OFF),
+    ],
+)
+def test_a_container_session_gets_the_container_sandbox_and_no_host_directories(
+    chosen: SandboxMode, gets: SandboxMode
+) -> None:
+    settings = RunnerSettings.model_validate(
+        {"sandbox": chosen, "cache_dir": "/root/.cache/autocoder", "work_dir": "/srv/work"}
+    )
+    inside = container_settings(settings)
+    assert inside.sandbox is gets
+    assert (inside.cache_dir, inside.work_dir) == (None, None)
