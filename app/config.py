@@ -2,9 +2,10 @@
 
 The process environment and the `.env` file (the environment wins, as in pydantic-settings) are
 merged into one mapping; the App's, the worker's and the runner's settings are validated from
-it; the same mapping is what every session gets (`app.worker.env.session_env`), whatever the
-executor. So a setting in `.env` reaches the session exactly as one in the environment does,
-and a malformed one stops the server rather than the first session.
+it; every session gets the runner's settings in its work order (`app.worker.orders`) and only
+what the engine's CLI reads in its environment (`app.worker.env`), whatever the executor. So a
+setting in `.env` reaches the session exactly as one in the environment does, and a malformed
+one stops the server rather than the first session.
 """
 
 from __future__ import annotations

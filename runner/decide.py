@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from runner.reporting.markers import issue_of_pull_request
+from runner.work_order import WorkKind
 
 WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
 CHECK_RUN_NAME = "autocoder"
@@ -56,6 +57,12 @@ class Decision:
     @property
     def runs_session(self) -> bool:
         return self.action in (Action.START, Action.FOLLOW_UP, Action.RETRY)
+
+    @property
+    def work_kind(self) -> WorkKind | None:
+        """The kind of work it asks for (the job's kind), None when it runs no session. The
+        values are the same words as the actions that run a session."""
+        return WorkKind(self.action.value) if self.runs_session else None
 
 
 _COMMAND = re.compile(r"^\s*(?P<prefix>/\S+)(?:\s+(?P<word>\w+))?", re.MULTILINE)

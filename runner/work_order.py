@@ -126,6 +126,13 @@ class WorkOrder(BaseModel):
     def _dump_token(self, token: SecretStr) -> str:
         return token.get_secret_value()
 
+    @field_validator("repository")
+    @classmethod
+    def _repository(cls, value: str) -> str:
+        if ".." in value:
+            raise ValueError("repository must be owner/name")
+        return value
+
     @model_validator(mode="after")
     def _follow_up_has_pull(self) -> WorkOrder:
         if self.kind is WorkKind.FOLLOW_UP and self.pull_number is None:
