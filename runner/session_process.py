@@ -75,6 +75,8 @@ class HandedToken(GitHubCredentials):
     """GitHub access by an installation token the worker handed over; `update` swaps in a
     fresh one (every later request and git command uses it)."""
 
+    installation = True  # minted for the App's installation: may create check runs
+
     def __init__(self, token: str, *, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
         self.__tokens = [token]

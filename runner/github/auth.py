@@ -41,6 +41,9 @@ class GitHubCredentials(ABC):
     """How autocoder authenticates to GitHub. Build with `from_token` or `from_app`."""
 
     base_url: str
+    # Whether these credentials act as a GitHub App installation (only those may create check
+    # runs); None: unknown, ask GitHub once (`GitHubClient.can_create_check_runs`).
+    installation: bool | None = None
 
     @staticmethod
     def from_token(token: str, *, base_url: str = DEFAULT_BASE_URL) -> TokenCredentials:
@@ -94,6 +97,8 @@ class TokenCredentials(GitHubCredentials):
 class AppCredentials(GitHubCredentials):
     """A GitHub App: app id + private key (PEM), for one installation (or to look one up).
     Thread-safe; copies made by `for_installation` share nothing but the key."""
+
+    installation = True
 
     def __init__(
         self,

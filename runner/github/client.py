@@ -197,10 +197,13 @@ class GitHubClient:
     def can_create_check_runs(self) -> bool:
         """Whether these credentials may create check runs: GitHub allows only Apps, so App
         credentials and installation tokens (the Actions GITHUB_TOKEN is one) may, a personal
-        token may not. A token is asked once, cheaply: only an installation token may list
+        token may not. Credentials that know (`installation`) answer without a request;
+        another token is asked once, cheaply: only an installation token may list
         GET /installation/repositories."""
-        if isinstance(self._credentials, AppCredentials):
+        if isinstance(self._credentials, AppCredentials) or self._credentials.installation:
             return True
+        if self._credentials.installation is False:
+            return False
         try:
             self._http.request(
                 "asking whether this token belongs to a GitHub App",

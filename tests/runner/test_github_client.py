@@ -1,4 +1,4 @@
-"""GitHubClient against the GitHub emulator on loopback: real PyGithub, real HTTP, no mocks."""
+"""GitHubClient against the GitHub emulator on loopback: the real boundary, real HTTP, no mocks."""
 
 from __future__ import annotations
 
@@ -359,6 +359,12 @@ def test_installation_token_for_git_and_installation_lookup(world: World) -> Non
     # the token works for the API (as git would use it over HTTPS)
     as_token = GitHubClient(GitHubCredentials.from_token(token, base_url=world.emulator.base_url))
     assert as_token.get_repository(REPO).full_name == REPO
+    world.emulator.clear_requests()
+    assert as_token.can_create_check_runs()  # asked once: GET /installation/repositories
+    handed = GitHubCredentials.from_token(token, base_url=world.emulator.base_url)
+    handed.installation = True  # a token the worker minted for the installation: known
+    assert GitHubClient(handed).can_create_check_runs()
+    assert _api_requests(world) == ["GET /installation/repositories"]
 
 
 # -- check-run payload limits -----------------------------------------------------------------
