@@ -21,6 +21,9 @@ Atomicity: on SQLite, writers are serialised by the database lock; `enqueue` tak
 a transaction-scoped advisory lock for the issue, and `claim_next` holds one for claims (so the
 per-installation count it checks cannot change under it) and selects with
 `FOR UPDATE SKIP LOCKED`.
+
+Length: over 400 lines because every state transition of a job lives here, each guarded the same
+way (lease owner, state); splitting them would scatter the invariants above.
 """
 
 from __future__ import annotations
