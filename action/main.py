@@ -252,7 +252,13 @@ def _masking(token: Callable[[], str | None], console: Console) -> Callable[[], 
 
 
 def _advice(error: Exception) -> str:
-    if isinstance(error, SetupError | RepoConfigError):
+    if isinstance(error, SetupError):
+        return (
+            "set or fix what the message names, then re-run the job; in the workflow these "
+            "are the action's inputs (base_url, api_key, anthropic_api_key, "
+            "claude_code_oauth_token) or the step's env"
+        )
+    if isinstance(error, RepoConfigError):
         return "set or fix what the message names, then re-run the job"
     if isinstance(error, GitHubAuthError):
         return (

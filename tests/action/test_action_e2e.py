@@ -220,7 +220,7 @@ def test_events_that_ask_for_nothing_do_nothing_and_say_why(
     _no_activity(world, number)
 
 
-def test_model_down_fails_with_error_annotation_and_failed_check_run(
+def test_model_down_fails_before_any_write_with_one_error_annotation(
     github_emulator: Emulator, tmp_path: Path
 ) -> None:
     world = make_world(github_emulator)
@@ -248,12 +248,13 @@ def test_model_down_fails_with_error_annotation_and_failed_check_run(
     assert "What to do" in run.summary
     assert run.outputs["conclusion"] == "failure"
 
+    # The preflight finds the dead endpoint before anything is written to GitHub: no check run,
+    # no public "failed" comment on the issue, no branch — only the job's own error and summary.
     main_sha = world.git("rev-parse", "main").strip()
-    runs = [r for r in check_runs_for(world, main_sha) if r["name"] == "autocoder"]
-    assert [(r["status"], r["conclusion"]) for r in runs] == [("completed", "failure")]
+    assert [r for r in check_runs_for(world, main_sha) if r["name"] == "autocoder"] == []
     assert open_pulls(world) == []
     comments: list[dict[str, Any]] = world.api(f"/repos/{REPO}/issues/{number}/comments")
-    assert any("failed" in c["body"] for c in comments)
+    assert comments == []
     _secrets_hidden(run, [token, "sk-model-key-for-action-tests-1234"])
 
 
