@@ -422,6 +422,12 @@ class Emulator:
 
     # -- logs -------------------------------------------------------------------------------------
 
+    def workflow_dispatches(self, repo: str) -> list[dict[str, Any]]:
+        """The `workflow_dispatch` requests `repo` received (run_id, workflow, ref, sha,
+        inputs, actor, created_at), oldest first."""
+        result: list[dict[str, Any]] = self._call("GET", f"/_emulator/repos/{repo}/dispatches")
+        return result
+
     def requests(self) -> list[RequestRecord]:
         return [RequestRecord.from_json(r) for r in self._call("GET", "/_emulator/requests")]
 

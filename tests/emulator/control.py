@@ -143,6 +143,13 @@ async def get_repo(owner: str, name: str, request: Request) -> object:
     return respond(_repo_json(emu, emu.repo(owner, name)))
 
 
+@router.get("/repos/{owner}/{name}/dispatches")
+async def list_dispatches(owner: str, name: str, request: Request) -> object:
+    """The repository's `workflow_dispatch` requests, oldest first."""
+    emu = _emu(request)
+    return respond([d.to_json() for d in emu.repo(owner, name).workflow_dispatches])
+
+
 @router.post("/repos/{owner}/{name}/collaborators")
 async def add_collaborator(owner: str, name: str, request: Request) -> object:
     emu = _emu(request)

@@ -20,6 +20,7 @@ from .core import Emu
 from .errors import DOCS, GitHubError
 from .middleware import ApiMiddleware
 from .routes import (
+    actions,
     app_auth,
     checks,
     comments,
@@ -63,6 +64,7 @@ def create_app(emu: Emu) -> FastAPI:
         app_auth.router,
         users.router,
         checks.router,
+        actions.router,
         repos.router,
         comments.router,
         labels.router,

@@ -260,6 +260,30 @@ class CheckRun:
     actions: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class WorkflowDispatch:
+    """A `workflow_dispatch` the repository received (no workflow runs in the emulator)."""
+
+    run_id: int
+    workflow: str  # the file name under .github/workflows
+    ref: str
+    sha: str
+    inputs: dict[str, str]
+    actor: str  # login of who dispatched (an App's bot user)
+    created_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "workflow": self.workflow,
+            "ref": self.ref,
+            "sha": self.sha,
+            "inputs": dict(self.inputs),
+            "actor": self.actor,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
 @dataclass
 class Repo:
     id: int
@@ -282,6 +306,7 @@ class Repo:
     review_comments: dict[int, ReviewComment] = field(default_factory=dict)
     check_suites: dict[int, CheckSuite] = field(default_factory=dict)
     check_runs: dict[int, CheckRun] = field(default_factory=dict)
+    workflow_dispatches: list[WorkflowDispatch] = field(default_factory=list)
     next_number: int = 1
 
     @property
