@@ -11,7 +11,8 @@ after a short warm-up; without wrk, a Python load generator (httpx) stands in.
 - Probot: the `probot` npm package, installed by this bench into a cache directory
   (`$XDG_CACHE_HOME/autocoder/bench-probot`, needs node and npm), running a minimal app that
   verifies each delivery and answers it (bench/probot_server.mjs); it stores nothing.
-- autocoder: `autocoder serve` as a real process with a temp SQLite file and no App credentials
+- autocoder: `autocoder serve --processes 2` (one per core here; `--processes 1` for a single
+  process) as a real process with a temp SQLite file and no App credentials
   (a label that is not the trigger label: decided without GitHub, recorded and mirrored). After
   the run the bench counts the deliveries in its database against the 2xx answers.
 
@@ -154,7 +155,7 @@ def start_probot(directory: Path, work: Path, port: int) -> subprocess.Popen[byt
     return process
 
 
-def start_autocoder(work: Path, port: int) -> subprocess.Popen[bytes]:
+def start_autocoder(work: Path, port: int, processes: int) -> subprocess.Popen[bytes]:
     env = {
         name: value
         for name, value in os.environ.items()
@@ -169,7 +170,8 @@ def start_autocoder(work: Path, port: int) -> subprocess.Popen[bytes]:
     log = (work / "serve.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "autocoder", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning", "--env-file", str(work / "no.env")],
+         "--log-level", "warning", "--env-file", str(work / "no.env"),
+         "--processes", str(processes)],
         env=env,
         cwd=work,
         stdout=log,
@@ -320,6 +322,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--only", choices=("probot", "autocoder"), help="run one server only")
+    parser.add_argument(
+        "--processes", type=int, default=2, help="autocoder serve --processes (default 2)"
+    )
     args = parser.parse_args()
 
     body = payload()
@@ -327,7 +332,7 @@ def main() -> None:
     load = "wrk" if use_wrk else "a Python load generator (install wrk for the real figures)"
     print(
         f"{len(body)} bytes signed issues.labeled, {args.connections} connections, "
-        f"{args.seconds:g} s each, load by {load}",
+        f"{args.seconds:g} s each, load by {load}; autocoder serve --processes {args.processes}",
         flush=True,
     )
 
@@ -351,7 +356,7 @@ def main() -> None:
                 stop(server)
         if args.only in (None, "autocoder"):
             port = free_port()
-            server = start_autocoder(work, port)
+            server = start_autocoder(work, port, args.processes)
             before = [0]
             try:
                 result = measure(

@@ -16,11 +16,14 @@ database is locked...), it is rolled back and each delivery is written on its ow
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Table, select
@@ -246,16 +249,32 @@ def one_by_one(handler: DeliveryHandler, item: Verified) -> Result:
         return failure
 
 
+@contextmanager
+def _turn(lock_file: Path | None) -> Iterator[None]:
+    """One group at a time across the server's processes (an exclusive `flock`: a waiting
+    process wakes as soon as the lock is free, where SQLite's busy handler would sleep)."""
+    if lock_file is None:
+        yield
+        return
+    with lock_file.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def group_writer(
-    sessions: sessionmaker[Session], handler: DeliveryHandler
+    sessions: sessionmaker[Session], handler: DeliveryHandler, lock_file: Path | None = None
 ) -> Callable[[Sequence[Verified]], list[Result]]:
-    """The `apply` of a `GroupCommit`: the group in one transaction, else one by one."""
+    """The `apply` of a `GroupCommit`: the group in one transaction, else one by one.
+    `lock_file`: beside a SQLite database, so that processes write one group at a time."""
 
     memo = MirrorMemo()
 
     def apply(items: Sequence[Verified]) -> list[Result]:
         try:
-            with sessions() as db, db.begin():
+            with _turn(lock_file), sessions() as db, db.begin():
                 results = write_together(db, handler, items, memo)
             memo.committed()
             return results

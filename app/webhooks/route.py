@@ -15,6 +15,7 @@ import logging
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -66,7 +67,14 @@ class WebhooksFirst(FastAPI):
 
 def delivery_writer(state: AppState) -> GroupCommit[Verified, Result]:
     """The App's single writer of deliveries (started on the first delivery)."""
-    return GroupCommit(group_writer(state.database.sessions, state.handler), name="webhook-writer")
+    url = state.database.engine.url
+    lock_file = None
+    database = url.database or ""
+    sqlite_file = database not in ("", ":memory:") and not database.startswith("file:")
+    if url.drivername.startswith("sqlite") and sqlite_file:
+        lock_file = Path(database + ".webhooks.lock")
+    writer = group_writer(state.database.sessions, state.handler, lock_file)
+    return GroupCommit(writer, name="webhook-writer")
 
 
 def parse_payload(body: bytes, content_type: str) -> Any:
@@ -83,6 +91,7 @@ class WebhookReceiver:
     def __init__(self, state: AppState, writer: GroupCommit[Verified, Result]) -> None:
         self.state = state
         self.writer = writer
+        self._rules = state.settings.rules(None)  # without an App, the rules never change
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] != "POST":
@@ -144,7 +153,7 @@ class WebhookReceiver:
         forget_permissions(state.github, event, payload)
         decision: Decision | None = None
         if state.github is None:
-            decision = decide(event, payload, state.settings.rules(None))
+            decision = decide(event, payload, self._rules)
             if not decision.needs_write:
                 return Verified(event, delivery_id, payload, decision)
         try:

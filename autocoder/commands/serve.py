@@ -44,7 +44,14 @@ def _epilog() -> str:
     default="info",
     show_default=True,
 )
-def serve_command(host: str, port: int, env_file: Path, log_level: str) -> None:
+@click.option(
+    "--processes",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Processes answering the port (SO_REUSEPORT); the first also runs the workers.",
+)
+def serve_command(host: str, port: int, env_file: Path, log_level: str, processes: int) -> None:
     """Run the GitHub App: receive webhooks at /api/github/webhooks, queue and run sessions.
 
     Configured by environment variables or a .env file (listed below with their defaults);
@@ -79,6 +86,19 @@ def serve_command(host: str, port: int, env_file: Path, log_level: str) -> None:
     server = Server(
         uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False)
     )
-    server.run()
+    if processes == 1:
+        server.run()
+    else:  # helpers answer the port too (app/webhooks/processes.py)
+        from app.webhooks import processes as helpers
+
+        try:
+            sock = helpers.listening_socket(host, port)
+        except OSError as error:
+            raise click.ClickException(f"could not listen on {host}:{port}: {error}") from None
+        started = helpers.start_helpers(processes - 1, host, port, env_file, log_level)
+        try:
+            server.run(sockets=[sock])
+        finally:
+            helpers.stop_helpers(started)
     if not server.started:
         raise click.ClickException(f"could not listen on {host}:{port}")

@@ -2,7 +2,7 @@
 emulator as GitHub) takes 2,000 signed deliveries from 32 concurrent senders, is killed with
 SIGKILL in the middle, and restarted; senders retry what went unanswered, as GitHub's redelivery
 would. Whatever was acknowledged before the kill is in the database after it — with its job when
-it started one — and nothing is there twice."""
+it started one — and nothing is there twice; also with two processes answering the port."""
 
 from __future__ import annotations
 
@@ -44,11 +44,13 @@ def world(github_emulator: Emulator) -> World:
 
 
 @contextmanager
-def _server(env: dict[str, str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def _server(
+    env: dict[str, str], port: int, log: Path, processes: int
+) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("ab") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "autocoder", "serve", "--port", str(port),
-             "--log-level", "warning"],
+             "--log-level", "warning", "--processes", str(processes)],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -148,7 +150,10 @@ def _rows(db_path: Path, query: str) -> list[tuple[Any, ...]]:
         connection.close()
 
 
-def test_every_acknowledged_delivery_survives_sigkill(world: World, tmp_path: Path) -> None:
+@pytest.mark.parametrize("processes", [1, 2])
+def test_every_acknowledged_delivery_survives_sigkill(
+    world: World, tmp_path: Path, processes: int
+) -> None:
     db_path = tmp_path / "serve" / "autocoder.db"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("AUTOCODER_")},
@@ -168,7 +173,7 @@ def test_every_acknowledged_delivery_survives_sigkill(world: World, tmp_path: Pa
     )
     log = tmp_path / "serve.log"
 
-    with _server(env, port, log) as first:
+    with _server(env, port, log, processes) as first:
         threads = [threading.Thread(target=senders.run) for _ in range(SENDERS)]
         for thread in threads:
             thread.start()
@@ -190,7 +195,7 @@ def test_every_acknowledged_delivery_survives_sigkill(world: World, tmp_path: Pa
         if delivery_id in starting and answer["outcome"] != "duplicate":
             assert jobs[delivery_id] == (answer["job"], starting[delivery_id])
 
-    with _server(env, port, log):
+    with _server(env, port, log, processes):
         for thread in threads:
             thread.join(240)
     assert not senders.todo, f"{len(senders.todo)} deliveries never answered 2xx"
