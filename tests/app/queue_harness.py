@@ -1,4 +1,5 @@
-"""A real SQLite database file for queue and worker tests, migrated like the server's."""
+"""A real database (SQLite file or PostgreSQL) for queue and worker tests, migrated like the
+server's."""
 
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ from app.queue.models import Job
 REPO = "octo/hello"
 
 
-def open_db(tmp_path: Path, name: str = "autocoder.db") -> Database:
-    return open_database(f"sqlite:///{tmp_path / name}")
+def open_db(where: Path | str, name: str = "autocoder.db") -> Database:
+    """A migrated database: `where` is a database URL (the `database_url` fixture: SQLite or
+    PostgreSQL), or a directory for a SQLite file named `name`."""
+    url = where if isinstance(where, str) else f"sqlite:///{where / name}"
+    return open_database(url)
 
 
 def add_job(

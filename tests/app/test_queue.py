@@ -1,29 +1,29 @@
-"""The job queue on a real SQLite file: durability, one active session per issue, claims with
-leases, heartbeats, takeover, retries with backoff, limits, cancellation."""
+"""The job queue on a real SQLite file and on PostgreSQL (each test runs on both): durability,
+one active session per issue, claims with leases, heartbeats, takeover, retries with backoff,
+limits and fair share, cancellation."""
 
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql
 
 from app.queue import store
 from app.queue.models import MAX_INTERRUPTIONS, Job, utcnow
 from tests.app.queue_harness import REPO, add_job, open_db
 
 
-def test_jobs_survive_a_reopened_database(tmp_path: Path) -> None:
-    database = open_db(tmp_path)
+def test_jobs_survive_a_reopened_database(database_url: str) -> None:
+    database = open_db(database_url)
     with database.sessions() as db:
         job = add_job(db, 1, delivery_id="d-1", payload={"reason": "labelled"})
         assert job is not None
     database.dispose()
 
-    again = open_db(tmp_path)
+    again = open_db(database_url)
     with again.sessions() as db:
         jobs = db.scalars(select(Job)).all()
     assert [(j.kind, j.issue_number, j.state, j.payload) for j in jobs] == [
@@ -31,8 +31,8 @@ def test_jobs_survive_a_reopened_database(tmp_path: Path) -> None:
     ]
 
 
-def test_one_active_session_per_issue_and_one_job_per_delivery(tmp_path: Path) -> None:
-    database = open_db(tmp_path)
+def test_one_active_session_per_issue_and_one_job_per_delivery(database_url: str) -> None:
+    database = open_db(database_url)
     with database.sessions() as db:
         first = add_job(db, 7, delivery_id="d-1")
         assert first is not None
@@ -63,8 +63,8 @@ def test_one_active_session_per_issue_and_one_job_per_delivery(tmp_path: Path) -
         assert add_job(db, 7, delivery_id="d-7") is not None, "idle again: a start is queued"
 
 
-def test_concurrent_enqueues_for_one_issue_make_one_job(tmp_path: Path) -> None:
-    database = open_db(tmp_path)
+def test_concurrent_enqueues_for_one_issue_make_one_job(database_url: str) -> None:
+    database = open_db(database_url)
     made: list[int] = []
     barrier = threading.Barrier(8)
 
@@ -85,8 +85,8 @@ def test_concurrent_enqueues_for_one_issue_make_one_job(tmp_path: Path) -> None:
         assert len(store.jobs_for_issue(db, REPO, 3)) == 1
 
 
-def test_concurrent_claims_take_each_job_once(tmp_path: Path) -> None:
-    database = open_db(tmp_path)
+def test_concurrent_claims_take_each_job_once(database_url: str) -> None:
+    database = open_db(database_url)
     with database.sessions() as db:
         for issue in range(1, 21):
             add_job(db, issue)
@@ -111,8 +111,8 @@ def test_concurrent_claims_take_each_job_once(tmp_path: Path) -> None:
     assert sorted(every) == list(range(1, 21)), "every job claimed exactly once"
 
 
-def test_heartbeat_and_takeover_of_a_dead_workers_job(tmp_path: Path) -> None:
-    database = open_db(tmp_path)
+def test_heartbeat_and_takeover_of_a_dead_workers_job(database_url: str) -> None:
+    database = open_db(database_url)
     with database.sessions() as db:
         job = add_job(db, 1)
         assert job is not None
@@ -149,9 +149,9 @@ def test_heartbeat_and_takeover_of_a_dead_workers_job(tmp_path: Path) -> None:
 
 
 def test_takeover_ends_a_job_interrupted_too_often_or_with_a_cancel_pending(
-    tmp_path: Path,
+    database_url: str,
 ) -> None:
-    database = open_db(tmp_path)
+    database = open_db(database_url)
     with database.sessions() as db:
         once = add_job(db, 1, max_attempts=1)
         stop = add_job(db, 2)
@@ -174,8 +174,8 @@ def test_takeover_ends_a_job_interrupted_too_often_or_with_a_cancel_pending(
         assert failed is not None and "giving up" in (failed.error or "")
 
 
-def test_transient_failures_retry_with_backoff_then_fail(tmp_path: Path) -> None:
-    database = open_db(tmp_path)
+def test_transient_failures_retry_with_backoff_then_fail(database_url: str) -> None:
+    database = open_db(database_url)
     with database.sessions() as db:
         job = add_job(db, 1, max_attempts=3)
         assert job is not None
@@ -204,8 +204,8 @@ def test_transient_failures_retry_with_backoff_then_fail(tmp_path: Path) -> None
         assert "gave up after 3 attempts" in (failed.error or "")
 
 
-def test_a_permanent_failure_is_not_retried(tmp_path: Path) -> None:
-    database = open_db(tmp_path)
+def test_a_permanent_failure_is_not_retried(database_url: str) -> None:
+    database = open_db(database_url)
     with database.sessions() as db:
         job = add_job(db, 1)
         assert job is not None
@@ -213,8 +213,8 @@ def test_a_permanent_failure_is_not_retried(tmp_path: Path) -> None:
         assert store.fail(db, job.id, "w", error="401", transient=False) == "failed"
 
 
-def test_limits_per_installation_and_in_total(tmp_path: Path) -> None:
-    database = open_db(tmp_path)
+def test_limits_per_installation_and_in_total(database_url: str) -> None:
+    database = open_db(database_url)
     with database.sessions() as db:
         for issue in (1, 2, 3):
             add_job(db, issue, installation_id=100)
@@ -227,10 +227,10 @@ def test_limits_per_installation_and_in_total(tmp_path: Path) -> None:
         first = claim(per=2)
         second = claim(per=2)
         assert first is not None and second is not None
-        assert {first.installation_id, second.installation_id} == {100}
+        assert (first.installation_id, second.installation_id) == (100, 200), "round-robin"
         third = claim(per=2)
-        assert third is not None and third.installation_id == 200, "installation 100 is at 2"
-        assert claim(per=2) is None
+        assert third is not None and third.installation_id == 100
+        assert claim(per=2) is None, "installation 100 is at 2, 200 has nothing left"
         assert claim(per=2, max_total=3) is None
         store.finish(db, first.id, "w", state="succeeded")
         assert claim(per=2, max_total=2) is None, "3 running jobs minus 1 = 2: at the total cap"
@@ -238,8 +238,25 @@ def test_limits_per_installation_and_in_total(tmp_path: Path) -> None:
         assert fourth is not None and fourth.installation_id == 100
 
 
-def test_cancel_queued_and_running(tmp_path: Path) -> None:
-    database = open_db(tmp_path)
+def test_a_busy_installation_does_not_starve_the_others(database_url: str) -> None:
+    database = open_db(database_url)
+    with database.sessions() as db:
+        for issue in range(1, 41):
+            add_job(db, issue, installation_id=100)  # a flood from one organisation
+        for n in range(3):
+            add_job(db, 100 + n, installation_id=200 + n)  # then one issue each from three more
+        order = []
+        for _ in range(8):
+            job = store.claim_next(db, "w", lease_s=30, max_per_installation=None)
+            assert job is not None
+            order.append(job.installation_id)
+        assert order == [100, 200, 201, 202, 100, 100, 100, 100], (
+            "each newcomer's job runs before the flood's second one"
+        )
+
+
+def test_cancel_queued_and_running(database_url: str) -> None:
+    database = open_db(database_url)
     with database.sessions() as db:
         running = add_job(db, 1)
         assert running is not None
@@ -256,8 +273,8 @@ def test_cancel_queued_and_running(tmp_path: Path) -> None:
         assert store.cancel_active(db, REPO, 99, "nothing there") == 0
 
 
-def test_release_gives_the_job_back_without_counting_the_attempt(tmp_path: Path) -> None:
-    database = open_db(tmp_path)
+def test_release_gives_the_job_back_without_counting_the_attempt(database_url: str) -> None:
+    database = open_db(database_url)
     with database.sessions() as db:
         job = add_job(db, 1)
         assert job is not None
@@ -267,8 +284,8 @@ def test_release_gives_the_job_back_without_counting_the_attempt(tmp_path: Path)
         assert current is not None and current.state == "queued" and current.attempts == 0
 
 
-def test_bad_input_is_refused_with_a_message(tmp_path: Path) -> None:
-    database = open_db(tmp_path)
+def test_bad_input_is_refused_with_a_message(database_url: str) -> None:
+    database = open_db(database_url)
     with database.sessions() as db, pytest.raises(store.QueueError, match="kind"):
         add_job(db, 1, kind="launch")
     with database.sessions() as db:
@@ -279,8 +296,25 @@ def test_bad_input_is_refused_with_a_message(tmp_path: Path) -> None:
             store.finish(db, job.id, "w", state="running")
 
 
-def test_postgresql_claim_compiles_with_skip_locked() -> None:
-    statement = store._claimable(utcnow(), 2, 10).with_for_update(skip_locked=True)
-    sql = str(statement.compile(dialect=postgresql.dialect()))
-    assert "FOR UPDATE SKIP LOCKED" in sql
-    assert "count(*)" in sql
+def test_postgresql_claim_skips_a_row_another_transaction_holds(postgres_url: str) -> None:
+    database = open_db(postgres_url)
+    with database.sessions() as db:
+        first, second = add_job(db, 1), add_job(db, 2)
+        assert first is not None and second is not None
+    holder = database.sessions()
+    try:
+        # Another replica's transaction holds the oldest job's row (as its claim would).
+        locked = holder.scalar(select(Job.id).where(Job.id == first.id).with_for_update())
+        assert locked == first.id
+        started = time.monotonic()
+        with database.sessions() as db:
+            job = store.claim_next(db, "w2", lease_s=30, max_per_installation=None)
+        assert job is not None and job.id == second.id, "the held row is skipped, not waited on"
+        assert time.monotonic() - started < 2
+    finally:
+        holder.rollback()
+        holder.close()
+    with database.sessions() as db:
+        job = store.claim_next(db, "w2", lease_s=30, max_per_installation=None)
+        assert job is not None and job.id == first.id, "released: claimed next"
+    database.dispose()
