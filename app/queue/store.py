@@ -17,10 +17,14 @@ Invariants:
 
 Atomicity: on SQLite, writers are serialised by the database lock; `enqueue` takes it first
 (an `UPDATE` that matches nothing is enough) so that its check-then-insert cannot interleave, and
-`claim_next` is one `UPDATE ... WHERE id = (SELECT ...) RETURNING`. On PostgreSQL, `enqueue` holds
-a transaction-scoped advisory lock for the issue, and `claim_next` holds one for claims (so the
-per-installation count it checks cannot change under it) and selects with
-`FOR UPDATE SKIP LOCKED`.
+`claim_next` ranks and takes its job inside that lock. On PostgreSQL, `enqueue` holds a
+transaction-scoped advisory lock for the issue; `claim_next` picks its job with
+`FOR UPDATE SKIP LOCKED` (claimers side by side skip each other's rows) and, when a
+per-installation or total limit is set, first takes an advisory lock for claims (so the counts
+it checks cannot change under it).
+
+Fair share: the claim tries runnable jobs round-robin between installations
+(`app.queue.fair_share`), so one busy installation cannot starve the others.
 
 Length: over 400 lines because every state transition of a job lives here, each guarded the same
 way (lease owner, state); splitting them would scatter the invariants above.
@@ -36,8 +40,8 @@ from typing import Any
 
 from sqlalchemy import String, and_, case, cast, exists, func, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql.elements import ColumnElement
 
+from app.queue.fair_share import Runnable, fair_order
 from app.queue.models import (
     ACTIVE_STATES,
     EXCLUSIVE_KINDS,
@@ -221,24 +225,21 @@ def claim_next(
     }
     if max_attempts is not None:
         values["max_attempts"] = case((Job.attempts == 0, max_attempts), else_=Job.max_attempts)
-    candidate = _claimable(now, max_per_installation, max_total)
+    order = _fair_candidates(db, now, max_per_installation, max_total)
+    if not order:
+        db.commit()
+        return None
+    rank = case({job_id: position for position, job_id in enumerate(order)}, value=Job.id)
+    pick = select(Job.id).where(Job.id.in_(order), Job.state == "queued").order_by(rank).limit(1)
     if db.get_bind().dialect.name == "postgresql":
-        db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK_KEY})
-        job_id = db.scalar(candidate.with_for_update(skip_locked=True))
-        if job_id is None:
-            db.commit()
-            return None
+        # Another claimer holding the row skips it and takes the next one in its order.
+        pick = pick.with_for_update(skip_locked=True)
+    job_id = db.scalar(pick)
+    claimed = None
+    if job_id is not None:
         claimed = db.scalar(
             update(Job)
             .where(Job.id == job_id, Job.state == "queued")
-            .values(**values)
-            .returning(Job.id)
-            .execution_options(synchronize_session=False)
-        )
-    else:
-        claimed = db.scalar(
-            update(Job)
-            .where(Job.id == candidate.scalar_subquery(), Job.state == "queued")
             .values(**values)
             .returning(Job.id)
             .execution_options(synchronize_session=False)
@@ -247,32 +248,60 @@ def claim_next(
     return get_job(db, claimed) if claimed is not None else None
 
 
-def _claimable(
-    now: datetime, max_per_installation: int | None, max_total: int | None
-) -> Any:  # a Select of one job id
+# Runnable jobs ranked per claim, for each installation: its oldest few are enough to step past
+# rows other claimers hold, and a newcomer's job is ranked however long a busy one's queue is.
+_CLAIM_WINDOW = 8
+
+
+def _fair_candidates(
+    db: Session, now: datetime, max_per_installation: int | None, max_total: int | None
+) -> list[int]:
+    """The runnable jobs' ids in fair-share order (`app.queue.fair_share`), within the limits.
+
+    On SQLite the transaction already holds the write lock (`BEGIN IMMEDIATE`). On PostgreSQL,
+    with a limit, claims are serialised by an advisory lock so that the running counts cannot
+    change under the check; without one, claimers run side by side and `FOR UPDATE SKIP LOCKED`
+    keeps them off each other's rows."""
+    limited = max_per_installation is not None or max_total is not None
+    if limited and db.get_bind().dialect.name == "postgresql":
+        db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK_KEY})
+    running: dict[int | None, int] = {
+        installation: int(count)
+        for installation, count in db.execute(
+            select(Job.installation_id, func.count())
+            .where(Job.state == "running")
+            .group_by(Job.installation_id)
+        ).all()
+    }
+    if max_total is not None and sum(running.values()) >= max_total:
+        return []
+    rows = db.execute(_claimable(now, _CLAIM_WINDOW)).all()
+    runnable = [Runnable(int(job_id), installation) for job_id, installation in rows]
+    return fair_order(runnable, running, max_per_installation=max_per_installation)
+
+
+def _claimable(now: datetime, per_installation: int) -> Any:
+    """(job id, installation id) of queued jobs that are due and the oldest active job of their
+    issue, none of it running: each installation's oldest `per_installation`, oldest first."""
     job = aliased(Job, name="candidate")
     other = aliased(Job, name="other")
     same_issue = and_(other.repository == job.repository, other.issue_number == job.issue_number)
-    conditions: list[ColumnElement[bool]] = [
-        job.state == "queued",
-        or_(job.not_before.is_(None), job.not_before <= now),
-        ~exists().where(same_issue, other.state == "running"),
-        ~exists().where(same_issue, other.state == "queued", other.id < job.id),
-    ]
-    if max_per_installation is not None:
-        running_here = (
-            select(func.count())
-            .select_from(other)
-            .where(other.state == "running", other.installation_id == job.installation_id)
-            .scalar_subquery()
+    depth = func.row_number().over(partition_by=job.installation_id, order_by=job.id)
+    runnable = (
+        select(job.id.label("id"), job.installation_id.label("installation_id"), depth.label("n"))
+        .where(
+            job.state == "queued",
+            or_(job.not_before.is_(None), job.not_before <= now),
+            ~exists().where(same_issue, other.state == "running"),
+            ~exists().where(same_issue, other.state == "queued", other.id < job.id),
         )
-        conditions.append(or_(job.installation_id.is_(None), running_here < max_per_installation))
-    if max_total is not None:
-        running_all = (
-            select(func.count()).select_from(other).where(other.state == "running")
-        ).scalar_subquery()
-        conditions.append(running_all < max_total)
-    return select(job.id).where(*conditions).order_by(job.id).limit(1)
+        .subquery("runnable")
+    )
+    return (
+        select(runnable.c.id, runnable.c.installation_id)
+        .where(runnable.c.n <= per_installation)
+        .order_by(runnable.c.id)
+    )
 
 
 def heartbeat(
