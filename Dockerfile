@@ -32,19 +32,20 @@ RUN set -eu; \
     rm -rf /var/lib/apt/lists/*
 
 # The run-time dependencies at exactly the versions in requirements.lock (as the tests ran), in a
-# virtualenv of their own, in a layer that changes only when pyproject.toml or the lock does.
+# virtualenv of their own, in a layer that changes only when pyproject.toml or the lock does;
+# compiled to bytecode here, since a session cannot write it at run time (each would recompile).
 WORKDIR /opt/autocoder
 COPY pyproject.toml requirements.lock ./
 RUN python3 -m venv /opt/autocoder/venv \
     && python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" > dependencies.txt \
-    && pip install --no-compile ${PIP_CERT:+--cert "$PIP_CERT"} --constraint requirements.lock -r dependencies.txt
+    && pip install ${PIP_CERT:+--cert "$PIP_CERT"} --constraint requirements.lock -r dependencies.txt
 
 COPY README.md ./
 COPY autocoder ./autocoder
 COPY app ./app
 COPY runner ./runner
 COPY action ./action
-RUN pip install --no-compile --no-deps ${PIP_CERT:+--cert "$PIP_CERT"} --constraint requirements.lock . \
+RUN pip install --no-deps ${PIP_CERT:+--cert "$PIP_CERT"} --constraint requirements.lock . \
     && pip check \
     && python -c "import app.main, autocoder.cli, runner.session"
 
