@@ -11,12 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
 from app.db.engine import Database
 from app.executors.base import LaunchSpec
 from app.executors.local import LocalExecutor, child_env, group_alive
 from app.queue import store
 from runner.settings import RunnerSettings
-from runner.work_order import WorkOrder
+from runner.work_order import WorkKind, WorkOrder
 from tests.app.queue_harness import add_job, open_db
 
 
@@ -71,10 +73,10 @@ def test_stop_kills_the_whole_process_group(tmp_path: Path) -> None:
         job_id=job.id,
         attempt=1,
         session_id="s1",
-        kind="start",
+        kind=WorkKind.START,
         repository="octo/hello",
         issue_number=1,
-        github_token="ghs_test",
+        github_token=SecretStr("ghs_test"),
         settings=RunnerSettings.model_validate({}),
     )
     handle.stdin.write(order.to_line().encode())
