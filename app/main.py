@@ -16,10 +16,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import features, health, metrics_route
+from app.api import features, health, metrics_route, work_orders
 from app.config import ServeConfig
 from app.dashboard.mount import mount as mount_dashboard
 from app.db.engine import open_database
+from app.executors.base import Executor
+from app.executors.remote_orders import Deadlines, RemoteOrders
 from app.github_app import AppGitHub
 from app.metrics import Metrics
 from app.reconcile import ReconcileLoop, ReconcileResult, reconcile_repository
@@ -79,9 +81,27 @@ def start_workers(app: FastAPI) -> WorkerPool:
     state: AppState = app.state.autocoder
     if state.config is None:
         raise RuntimeError("start_workers needs an App made by create_app")
-    pool = start_pool(state.config, state.database.sessions, state.stop, engine_gate=state.engine)
+    pool = start_pool(
+        state.config,
+        state.database.sessions,
+        state.stop,
+        engine_gate=state.engine,
+        executor=remote_executor(app),
+    )
     state.workers = pool
     return pool
+
+
+def remote_executor(app: FastAPI) -> Executor | None:
+    """The `actions` executor, bound to the work orders this App serves (issue #16); None:
+    the pool makes its own (local, docker)."""
+    state: AppState = app.state.autocoder
+    orders: RemoteOrders | None = getattr(app.state, "remote_orders", None)
+    if orders is None:
+        return None
+    from app.executors.actions import actions_executor
+
+    return actions_executor(state.settings, orders, state.database.sessions)
 
 
 def create_app(
@@ -132,6 +152,8 @@ def create_app(
             if state.workers is not None:
                 state.workers.stop()
                 state.workers = None
+            if getattr(app.state, "remote_orders", None) is not None:
+                app.state.remote_orders.stop()
             if state.github is not None:
                 state.github.close()
             state.database.dispose()
@@ -144,6 +166,11 @@ def create_app(
         redoc_url=None,
     )
     app.state.autocoder = state
+    if settings.executor == "actions":  # runs elsewhere fetch orders and report here
+        app.state.remote_orders = RemoteOrders(
+            Deadlines(settings.actions_start_timeout, settings.actions_silence_timeout)
+        )
+    app.include_router(work_orders.router)
     app.include_router(health.router)
     app.include_router(metrics_route.router)
     app.github_webhooks = webhook_route.WebhookReceiver(state, writer)

@@ -48,7 +48,38 @@ class AppSettings(BaseSettings):
     engine: Literal["claude", "openai"] = "claude"
     model: str | None = None
     concurrency: int = Field(default=1, ge=1, le=256)
-    executor: Literal["local", "docker"] = "local"
+    executor: Literal["local", "docker", "actions"] = "local"
+    # The `actions` executor (app.executors.actions): sessions as workflow_dispatch runs.
+    public_url: str | None = Field(
+        default=None,
+        description="the App's URL as sessions elsewhere reach it (https://…; the actions "
+        "executor's runs fetch their work order and report events there)",
+    )
+    actions_repository: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$",
+        description="owner/name of one central repository whose workflow runs every session; "
+        "unset: each job's own repository",
+    )
+    actions_workflow: str = Field(
+        default="autocoder-session.yml",
+        description="the session workflow's file name under .github/workflows",
+    )
+    actions_ref: str | None = Field(
+        default=None, description="branch or tag the workflow runs from; unset: the default branch"
+    )
+    actions_start_timeout: float = Field(
+        default=600.0,
+        gt=0,
+        description="seconds a dispatched run has to fetch its work order before the attempt "
+        "fails (it never started)",
+    )
+    actions_silence_timeout: float = Field(
+        default=300.0,
+        gt=0,
+        description="seconds a run may go without reporting (it reports every 10 s) before "
+        "the attempt fails (it died)",
+    )
     reconcile_interval: float = Field(
         default=300.0, ge=0, description="seconds between reconciles of labelled issues; 0: off"
     )
@@ -142,6 +173,15 @@ class AppSettings(BaseSettings):
                 "AUTOCODER_ALLOW_REMOTE=1 needs sign-in: set AUTOCODER_DASHBOARD_USER and "
                 "AUTOCODER_DASHBOARD_PASSWORD (and serve it behind HTTPS), or leave remote "
                 "access off to use the dashboard from this machine only"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _actions_needs_url(self) -> AppSettings:
+        if self.executor == "actions" and not self.public_url:
+            raise ValueError(
+                "AUTOCODER_EXECUTOR=actions needs AUTOCODER_PUBLIC_URL: the https:// URL at "
+                "which the workflow runs reach this server"
             )
         return self
 

@@ -54,6 +54,7 @@ class Access:
     user: str | None = None
     password: str | None = None
     exempt_paths: frozenset[str] = frozenset()
+    exempt_prefixes: tuple[str, ...] = ()  # routes with their own bearer tokens
     csrf_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
 
     def __post_init__(self) -> None:
@@ -167,7 +168,8 @@ class AccessMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        if scope["path"] in self.access.exempt_paths:
+        path = scope["path"]
+        if path in self.access.exempt_paths or path.startswith(self.access.exempt_prefixes):
             await self.app(scope, receive, send)
             return
         client = scope.get("client")

@@ -8,6 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from app.api.work_orders import PREFIX as WORK_ORDERS_PREFIX
 from app.dashboard import routes
 from app.dashboard.access import Access, AccessMiddleware
 from app.dashboard.pages import STATIC
@@ -25,6 +26,7 @@ def access_for(settings: AppSettings) -> Access:
         password=password.get_secret_value() if password is not None else None,
         # answered before the middleware anyway; it checks its own signature
         exempt_paths=frozenset({WEBHOOK_PATH}),
+        exempt_prefixes=(WORK_ORDERS_PREFIX,),  # remote sessions: one-time bearer tokens
     )
 
 

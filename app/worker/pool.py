@@ -352,6 +352,7 @@ def start_workers(
     stop_event: threading.Event,
     *,
     engine_gate: EngineGate | None = None,
+    executor: Executor | None = None,
 ) -> WorkerPool:
     """Start the pool for `autocoder serve` with the server's whole configuration (App,
     worker and runner settings, and the environment sessions get); `pool.stop(timeout)`
@@ -374,7 +375,7 @@ def start_workers(
     )
     pool = WorkerPool(
         session_factory,
-        make_executor(app.executor, knobs, database_url),
+        executor or make_executor(app.executor, knobs, database_url),
         pool_config,
         orders,
         env=engine_env(config.environ),
