@@ -34,19 +34,35 @@ def postgres_server_url() -> str:
     pytest.skip(reason)
 
 
+def database_url_named(server_url: str, name: str) -> str:
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
 @contextmanager
-def scratch_database(server_url: str) -> Iterator[str]:
-    """A new, empty database on the server for the block; dropped afterwards (connections
-    still open to it are ended)."""
+def scratch_database(server_url: str, *, template: str | None = None) -> Iterator[str]:
+    """A new database on the server for the block, empty or a copy of `template` (a database
+    nobody is connected to); dropped afterwards (connections still open to it are ended)."""
     name = f"autocoder_test_{uuid.uuid4().hex[:16]}"
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    copy = f' TEMPLATE "{template}"' if template else ""
     try:
         with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+            connection.execute(text(f'CREATE DATABASE "{name}"{copy}'))
         try:
-            yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+            yield database_url_named(server_url, name)
         finally:
             with admin.connect() as connection:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         admin.dispose()
+
+
+@contextmanager
+def migrated_template(server_url: str) -> Iterator[str]:
+    """A database migrated to the newest schema, to copy for each test (copying is ~20x faster
+    than migrating); yields its name."""
+    from app.db.engine import open_database
+
+    with scratch_database(server_url) as url:
+        open_database(url).dispose()
+        yield str(make_url(url).database)

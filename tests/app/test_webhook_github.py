@@ -35,8 +35,9 @@ def world(github_emulator: Emulator) -> World:
 
 
 @pytest.fixture
-def served(world: World, tmp_path: Path) -> Iterator[AppState]:
-    with running_app(make_settings(tmp_path, world)) as (url, app):
+def served(world: World, tmp_path: Path, database_url: str) -> Iterator[AppState]:
+    # Each test that takes it runs on SQLite and on PostgreSQL.
+    with running_app(make_settings(tmp_path, world, database_url=database_url)) as (url, app):
         world.emulator.set_webhook_url(world.app.id, f"{url}/api/github/webhooks")
         state: AppState = app.state.autocoder
         yield state

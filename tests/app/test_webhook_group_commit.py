@@ -74,8 +74,8 @@ def test_a_group_that_cannot_be_written_fails_each_caller() -> None:
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Any:
-    settings = make_settings(tmp_path)
+def database(tmp_path: Path, database_url: str) -> Any:
+    settings = make_settings(tmp_path, database_url=database_url)  # SQLite, then PostgreSQL
     db = open_database(settings.database_url)
     yield db, DeliveryHandler(db.sessions, settings, None)
     db.dispose()

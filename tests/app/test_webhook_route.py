@@ -39,8 +39,10 @@ SAMPLE_FILES = sorted(p for p in SAMPLES.glob("*.json") if p.name.split(".")[0] 
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    app = create_app(make_settings(tmp_path), run_workers=False, run_reconcile=False)
+def client(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
+    """The App on a fresh database: each test that takes it runs on SQLite and on PostgreSQL."""
+    settings = make_settings(tmp_path, database_url=database_url)
+    app = create_app(settings, run_workers=False, run_reconcile=False)
     with TestClient(app) as test_client:
         yield test_client
 
