@@ -52,7 +52,8 @@ class AppSettings(BaseSettings):
     # The `actions` executor (app.executors.actions): sessions as workflow_dispatch runs.
     public_url: str | None = Field(
         default=None,
-        description="the App's URL as sessions elsewhere reach it (https://…; the actions "
+        description="the App's URL as people and sessions elsewhere reach it (https://…; "
+        "check runs' Details link opens the session's dashboard page there, the actions "
         "executor's runs fetch their work order and report events there)",
     )
     actions_repository: str | None = Field(

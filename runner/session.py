@@ -73,6 +73,7 @@ class SessionDeps:
     work_dir: Path | None = None  # where worktrees go; a temp dir by default
     echo: Callable[[str], None] = lambda line: None
     check_run_observer: CheckRunObserver | None = None  # told of check runs opened, concluded
+    details_url: str | None = None  # the check runs' Details link (the dashboard's session page)
     # Told "committed" once the session's work is committed, before the push (`events` tells
     # of the push and the pull request): the points where a kill leaves work to resume.
     at_step: Callable[[str], None] = lambda step: None
@@ -113,6 +114,7 @@ async def run_session(
         task.issue_number,
         echo=deps.echo,
         observer=deps.check_run_observer,
+        details_url=deps.details_url,
     )
     reporter.throttle.interval_s = deps.progress_interval_s
     reporter.say(f"autocoder session {session_id} for {task.repository}#{task.issue_number}")

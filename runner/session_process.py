@@ -338,6 +338,7 @@ async def run_order(
             engine = TeeEngine(make_engine(settings), emit)
             deps = session_deps(settings, github, credentials, engine, echo=echo)
             deps.check_run_observer = CheckRunEvents(emit)
+            deps.details_url = order.details_url
             deps.events = emit
             result = await run_until_stopped(task, deps, echo, cancel=cancel)
     except Exception as error:

@@ -100,6 +100,8 @@ class WorkOrder(BaseModel):
     github_token: SecretStr  # an installation token for this repository only
     github_token_expires_at: datetime | None = None
     seconds_between_writes: float = Field(default=1.0, ge=0)
+    # The session's page on the dashboard (AUTOCODER_PUBLIC_URL): its check runs' Details link.
+    details_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://\S+$")
     settings: RunnerSettings
 
     @field_validator("settings", mode="before")

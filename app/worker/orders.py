@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from app.dashboard.links import session_page_url
 from app.queue.models import Job
 from runner.settings import RunnerSettings
 from runner.work_order import WorkOrder, session_settings
@@ -60,10 +61,12 @@ class OrderMaker:
         tokens: TokenSource,
         *,
         seconds_between_writes: float = 1.0,
+        public_url: str | None = None,
         refresh_s: float = 20 * 60,
     ) -> None:
         self.settings = session_settings(settings, work_dir=settings.work_dir)
         self.tokens = tokens
+        self.public_url = public_url  # AUTOCODER_PUBLIC_URL: check runs link the session page
         self.seconds_between_writes = seconds_between_writes
         self.refresh_s = refresh_s
 
@@ -83,5 +86,6 @@ class OrderMaker:
             actor=job.actor,
             github_token=self.tokens(job),  # type: ignore[arg-type]  # pydantic: str → SecretStr
             seconds_between_writes=self.seconds_between_writes,
+            details_url=session_page_url(self.public_url, job.id),
             settings=settings,
         )

@@ -371,6 +371,7 @@ def start_workers(
     orders = OrderMaker(
         runner_settings,
         app_tokens(app.github_app_id, app.private_key_pem(), app.github_api_url),
+        public_url=app.public_url,
         seconds_between_writes=knobs.github_seconds_between_writes,
     )
     pool = WorkerPool(

@@ -92,6 +92,7 @@ class SessionReporter:
     lines: list[str] = field(default_factory=list)
     check_runs_unavailable: bool = False
     observer: CheckRunObserver | None = None
+    details_url: str | None = None  # every check run's Details link (the dashboard's page)
     # Said in every report (check run summary, status comment) when commands run unconfined or
     # not at all (no working sandbox); None when they run under bubblewrap.
     sandbox_notice: str | None = None
@@ -167,6 +168,7 @@ class SessionReporter:
             title=title,
             summary=f"autocoder is working on #{self.issue_number}.",
             actions=ACTIONS_RUNNING,
+            details_url=self.details_url,
             # Names the issue (the App maps Retry/Stop back to it) and is unique per create,
             # which makes the create safe to retry.
             external_id=f"autocoder:issue-{self.issue_number}:{uuid.uuid4().hex[:12]}",
@@ -252,6 +254,7 @@ class SessionReporter:
             name=CHECK_RUN_NAME,
             head_sha=head_sha,
             status="completed",
+            details_url=self.details_url,
             external_id=f"autocoder:issue-{self.issue_number}:{uuid.uuid4().hex[:12]}",
             **final,
         )

@@ -40,8 +40,10 @@ def world(github_emulator: Emulator) -> World:
 
 
 @contextmanager
-def serve(env: dict[str, str], log: Path, cwd: Path | None = None) -> Iterator[str]:
-    port = free_port()
+def serve(
+    env: dict[str, str], log: Path, cwd: Path | None = None, port: int | None = None
+) -> Iterator[str]:
+    port = port or free_port()
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "autocoder", "serve", "--port", str(port)],

@@ -1,7 +1,8 @@
 """End to end in real headless Chromium: `autocoder serve` as a process, the GitHub emulator and
-a scripted model. A labelled issue's session appears on the board, its log streams into the
-session page, Stop stops it and its card moves, Retry starts it again. Screenshots of the board
-and the session page are kept under artifacts/screenshots/."""
+a scripted model. A labelled issue's session appears on the board, its check run's Details link
+is its session page (AUTOCODER_PUBLIC_URL), its log streams into that page, Stop stops it and its
+card moves, Retry starts it again. Screenshots of the board and the session page are kept under
+artifacts/screenshots/."""
 
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ import httpx
 import pytest
 
 from tests.app.test_serve_e2e import serve
-from tests.app.webhook_harness import wait_for
+from tests.app.webhook_harness import free_port, wait_for
 from tests.dashboard.browser import chromium, screenshot_path
 from tests.emulator.client import Emulator
 from tests.runner.session_harness import write_turn
 from tests.scripted_model.script import Stall, Turn
 from tests.scripted_model.server import running_model_server
-from tests.world import MAINTAINER, REPO, make_world
+from tests.world import MAINTAINER, REPO, World, make_world
 
 pytestmark = pytest.mark.slow
 
@@ -32,12 +33,27 @@ def column_of(url: str, number: int) -> str | None:
     return None
 
 
+def details_urls(world: World, branch: str) -> list[str]:
+    """The Details links of the check runs on the branch's head (once one exists)."""
+    sha = world.api(f"/repos/{REPO}/branches/{branch}")["commit"]["sha"]
+    runs: list[dict[str, Any]] = []
+
+    def created() -> bool:
+        runs[:] = world.api(f"/repos/{REPO}/commits/{sha}/check-runs")["check_runs"]
+        return bool(runs)
+
+    wait_for(created, timeout=30, what="the session's check run")
+    return [str(run["details_url"]) for run in runs]
+
+
 def test_board_live_log_stop_and_retry(github_emulator: Emulator, tmp_path: Path) -> None:
     world = make_world(github_emulator)
     turns = [
         write_turn("openai", "notes.txt", "one\n", text="Writing the notes first."),
         Turn(text="Still thinking.", stall=Stall(seconds=300)),  # holds the session running
     ]
+    port = free_port()
+    public_url = f"http://127.0.0.1:{port}"  # the dashboard as check runs link it
     with running_model_server("openai", turns) as model:
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("AUTOCODER_")},
@@ -54,10 +70,11 @@ def test_board_live_log_stop_and_retry(github_emulator: Emulator, tmp_path: Path
                 AUTOCODER_POLL_SECONDS="0.2",
                 AUTOCODER_CANCEL_GRACE_SECONDS="2",
                 AUTOCODER_STOP_GRACE_SECONDS="2",
+                AUTOCODER_PUBLIC_URL=public_url,
             ),
             "HOME": str(tmp_path / "home"),
         }
-        with serve(env, tmp_path / "serve.log") as url, chromium() as browser:
+        with serve(env, tmp_path / "serve.log", port=port) as url, chromium() as browser:
             world.emulator.set_webhook_url(world.app.id, f"{url}/api/github/webhooks")
             number = world.open_issue("Add notes", "Please add notes.txt.")
             world.emulator.act_as(MAINTAINER).label_issue(REPO, number, "autocoder")
@@ -71,6 +88,8 @@ def test_board_live_log_stop_and_retry(github_emulator: Emulator, tmp_path: Path
 
             page.click(f"{running} h3 a")
             page.wait_for_url(f"{url}/jobs/*")
+            # The session's check run links here: its Details link is this very page.
+            assert details_urls(world, "main") == [page.url]
             page.wait_for_selector('.row:has-text("write_file")', timeout=60_000)
             before = page.evaluate("window.autocoderLog.lines.map(l => l.text)")
             assert "Writing the notes first." in before
