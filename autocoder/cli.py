@@ -31,8 +31,10 @@ def _register() -> None:
     from autocoder.commands.run import run_command
     from autocoder.commands.serve import serve_command
     from autocoder.commands.sync import sync_command
+    from autocoder.commands.worker import worker_command
 
-    for command in (run_command, serve_command, sync_command, action_command, chat_command):
+    commands = (run_command, serve_command, worker_command, sync_command, action_command)
+    for command in (*commands, chat_command):
         cli.add_command(add_verbose(command))
 
 
