@@ -68,12 +68,13 @@ class WebhooksFirst(FastAPI):
 def delivery_writer(state: AppState) -> GroupCommit[Verified, Result]:
     """The App's single writer of deliveries (started on the first delivery)."""
     url = state.database.engine.url
-    lock_file = None
+    lock_file, sqlite = None, None
     database = url.database or ""
     sqlite_file = database not in ("", ":memory:") and not database.startswith("file:")
     if url.drivername.startswith("sqlite") and sqlite_file:
         lock_file = Path(database + ".webhooks.lock")
-    writer = group_writer(state.database.sessions, state.handler, lock_file)
+        sqlite = state.database.engine
+    writer = group_writer(state.database.sessions, state.handler, lock_file, sqlite)
     return GroupCommit(writer, name="webhook-writer")
 
 

@@ -176,3 +176,41 @@ def test_access_events_name_the_permissions_they_make_stale() -> None:
     assert stale_permissions("organization", organization) == (None, "hubot")
     assert stale_permissions("team", {"repository": repo}) == ("octo/hello", None)
     assert stale_permissions("team", {}) == (None, None)
+
+
+def _record(db: Database) -> list[tuple[Any, ...]]:
+    with db.sessions() as session:
+        rows = session.scalars(select(Delivery).order_by(Delivery.delivery_id)).all()
+        for row in rows:
+            assert row.received_at.tzinfo is not None and row.processed_at is not None
+        return [
+            (r.delivery_id, r.event, r.action, r.repository, r.installation_id, r.status,
+             r.outcome, r.error, r.attempts)
+            for r in rows
+        ]  # fmt: skip
+
+
+def test_the_direct_write_records_what_the_orm_records(tmp_path: Path) -> None:
+    """Groups of ignored deliveries whose mirror copy is already written skip the ORM
+    (`raw_write`); the record is the same either way."""
+    records = []
+    for name, direct in (("orm", False), ("direct", True)):
+        settings = make_settings(tmp_path / name)
+        db = open_database(settings.database_url)
+        handler = DeliveryHandler(db.sessions, settings, None)
+        apply = group_writer(db.sessions, handler, None, db.engine if direct else None)
+        handler.record_failure("issues", "was-failed", _labeled(1), "GitHub was down")
+        first = apply([_verified("first", _labeled(1))])  # writes the mirror (ORM)
+        assert [getattr(r, "status", r) for r in first] == ["ignored"]
+        group = [_verified(d, _labeled(1)) for d in ("a", "b", "a", "was-failed", "first")]
+        outcomes = apply(group)
+        assert [getattr(r, "status", r) for r in outcomes] == [
+            "ignored", "ignored", "duplicate", "ignored", "duplicate"
+        ]  # fmt: skip
+        records.append(_record(db))
+        db.dispose()
+    assert records[0] == records[1]
+    assert [(r[0], r[5], r[8]) for r in records[1]] == [
+        ("a", "ignored", 1), ("b", "ignored", 1), ("first", "ignored", 1),
+        ("was-failed", "ignored", 2),
+    ]  # fmt: skip
