@@ -25,6 +25,8 @@ from app.executors.remote_orders import Deadlines, RemoteOrders
 from app.github_app import AppGitHub
 from app.metrics import Metrics
 from app.reconcile import ReconcileLoop, ReconcileResult, reconcile_repository
+from app.sequence.loop import SequenceLoop
+from app.sequence.notify import Notifier
 from app.settings import REGISTER_APP_HELP, AppSettings
 from app.state import AppState
 from app.webhooks import route as webhook_route
@@ -104,6 +106,15 @@ def remote_executor(app: FastAPI) -> Executor | None:
     return actions_executor(state.settings, orders, state.database.sessions)
 
 
+def sequence_loop(state: AppState) -> SequenceLoop:
+    settings = state.settings
+    notifier = None
+    if settings.notify_url:
+        secret = settings.notify_secret.get_secret_value() if settings.notify_secret else None
+        notifier = Notifier(settings.notify_url, secret)
+    return SequenceLoop(state.database.sessions, state.github, notifier)
+
+
 def create_app(
     settings: AppSettings,
     *,
@@ -135,6 +146,7 @@ def create_app(
         )
 
     writer = webhook_route.delivery_writer(state)  # one writer of deliveries
+    sequences = sequence_loop(state)  # spec progress comments and notifications (issue #13)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -142,9 +154,12 @@ def create_app(
             start_workers(app)
         if run_reconcile and state.reconcile is not None:
             state.reconcile.start()
+        if run_reconcile:  # background upkeep, like the reconcile
+            sequences.start()
         try:
             yield
         finally:
+            sequences.stop()
             if state.reconcile is not None:
                 state.reconcile.stop()
             state.stop.set()

@@ -85,6 +85,17 @@ class AppSettings(BaseSettings):
         default=300.0, ge=0, description="seconds between reconciles of labelled issues; 0: off"
     )
     webhook_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    # Progress of a spec's features (issue #13; the seed's N8N notification): a `test_progress`
+    # POST whenever the passing count rises, signed when a secret is set.
+    notify_url: str | None = Field(
+        default=None,
+        description="URL that receives {event: test_progress, passing, total, percentage, "
+        "project, timestamp} whenever a spec's passing count rises",
+    )
+    notify_secret: SecretStr | None = Field(
+        default=None,
+        description="signs those notifications: X-Autocoder-Signature-256: sha256=HMAC-SHA256",
+    )
     # The dashboard (app.dashboard): open to loopback only, unless remote access is allowed,
     # and then only with sign-in.
     allow_remote: bool = Field(

@@ -17,6 +17,9 @@ from runner.reporting.markers import issue_of_pull_request
 from runner.work_order import WorkKind
 
 WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
+SPEC_LABEL = "autocoder:spec"  # the issue is an application spec: run the initializer
+AUTO_LABEL = "autocoder:auto"  # run the spec's features one after another
+PAUSED_LABEL = "autocoder:paused"  # stop the sequence after the current session
 CHECK_RUN_NAME = "autocoder"
 
 
@@ -25,6 +28,10 @@ class Action(enum.StrEnum):
     CANCEL = "cancel"  # stop a queued or running session for an issue
     FOLLOW_UP = "follow_up"  # a session on autocoder's PR branch, for a review
     RETRY = "retry"  # run the issue's session again
+    INITIALIZE = "initialize"  # a spec issue: the initializer session (features, skeleton)
+    SEQUENCE = "sequence"  # run a spec's features one after another (issue #13)
+    PAUSE = "pause"  # stop a spec's sequence after the current session
+    RESUME = "resume"  # go on with a paused sequence
     STATUS = "status"  # answer with the issue's status
     HELP = "help"  # an `/autocoder` command it does not know: answer with the list, run nothing
     MIRROR = "mirror"  # keep the issue mirror current, nothing to run
@@ -56,7 +63,7 @@ class Decision:
 
     @property
     def runs_session(self) -> bool:
-        return self.action in (Action.START, Action.FOLLOW_UP, Action.RETRY)
+        return self.action in (Action.START, Action.FOLLOW_UP, Action.RETRY, Action.INITIALIZE)
 
     @property
     def work_kind(self) -> WorkKind | None:
@@ -74,6 +81,8 @@ _COMMENT_COMMANDS = {
     "retry": Action.RETRY,
     "status": Action.STATUS,
     "help": Action.HELP,
+    "pause": Action.PAUSE,
+    "resume": Action.RESUME,
 }
 
 
@@ -151,8 +160,11 @@ def _issues(action: str, payload: Mapping[str, Any], rules: Rules, base: Decisio
     base = replace(base, issue_number=number)
     if issue.get("pull_request"):
         return replace(base, reason="labels on pull requests do not start sessions")
+    label = (payload.get("label") or {}).get("name")
+    sequence = _sequence_label(action, label, base, number)
+    if sequence is not None:
+        return sequence
     if action == "labeled":
-        label = (payload.get("label") or {}).get("name")
         if label != rules.trigger_label:
             return replace(base, reason=_not_the_trigger(label, rules))
         return replace(
@@ -162,7 +174,6 @@ def _issues(action: str, payload: Mapping[str, Any], rules: Rules, base: Decisio
             needs_write=True,
         )
     if action == "unlabeled":
-        label = (payload.get("label") or {}).get("name")
         if label != rules.trigger_label:
             return replace(base, reason=_not_the_trigger(label, rules))
         return replace(base, action=Action.CANCEL, reason=f"@{base.actor} removed the label")
@@ -171,6 +182,29 @@ def _issues(action: str, payload: Mapping[str, Any], rules: Rules, base: Decisio
     if action in ("opened", "edited", "reopened", "deleted", "assigned", "unassigned"):
         return replace(base, action=Action.MIRROR, reason=f"issue {action}")
     return base
+
+
+_SEQUENCE_LABELS = {
+    ("labeled", SPEC_LABEL): (Action.INITIALIZE, "labelled #{n} a spec"),
+    ("labeled", AUTO_LABEL): (Action.SEQUENCE, "asked for #{n}'s features in sequence"),
+    ("unlabeled", AUTO_LABEL): (Action.PAUSE, "removed {label} from #{n}"),
+    ("labeled", PAUSED_LABEL): (Action.PAUSE, "labelled #{n} {label}"),
+    ("unlabeled", PAUSED_LABEL): (Action.RESUME, "removed {label} from #{n}"),
+}
+
+
+def _sequence_label(action: str, label: object, base: Decision, number: object) -> Decision | None:
+    """The spec labels (issue #13): initializer, sequence, pause, resume; all need write."""
+    found = _SEQUENCE_LABELS.get((action, str(label)))
+    if found is None:
+        return None
+    what, reason = found
+    return replace(
+        base,
+        action=what,
+        reason=f"@{base.actor} " + reason.format(n=number, label=label),
+        needs_write=True,
+    )
 
 
 def _not_the_trigger(label: object, rules: Rules) -> str:

@@ -100,6 +100,7 @@ class Result(_Event):
     output_tokens: int = 0
     cost_usd: float = 0.0
     stopped: bool = False  # it stopped because its worker told it to (or the server went)
+    features_passing: list[int] = []  # feature issues this session labelled passing (#13)
 
 
 class Failure(_Event):

@@ -24,7 +24,9 @@ from pathlib import Path
 
 from runner.engines.base import CommandRan, Engine, EngineError, EngineEvent, EngineRequest
 from runner.events import CommitPushed, PrOpened, SessionEvent
+from runner.features.run import FeatureSession, feature_session
 from runner.github.client import GitHubClient
+from runner.github.issue_graph import Rest
 from runner.github.types import PullInfo
 from runner.limits import LimitGuard, LimitReached
 from runner.prompt import INSTRUCTION_FILES, RepoGuidance, build_system_prompt, build_task_prompt
@@ -40,7 +42,7 @@ from runner.resume import (
     previous_session_interrupted,
     stop_for_foreign_commits,
 )
-from runner.sandbox import Sandbox, SandboxMode
+from runner.sandbox import Sandbox, SandboxMode, SandboxUnavailable
 from runner.task import CommandRecord, Conclusion, SessionResult, Task, TaskKind, Usage
 from runner.workspace import (
     GitAuth,
@@ -80,6 +82,7 @@ class SessionDeps:
     progress_interval_s: float = 10.0
     sandbox: SandboxMode = SandboxMode.AUTO  # AUTOCODER_SANDBOX: without a sandbox, no commands
     events: Callable[[SessionEvent], None] = lambda event: None  # pushes, the pull request
+    feature_rest: Rest | None = None  # GitHub REST for a spec/feature task's tools (issue #13)
 
 
 @dataclass
@@ -92,6 +95,7 @@ class _Outcome:
     usage: Usage = field(default_factory=Usage)
     sandbox: str = ""
     delivered: bool = False  # an interrupted session's finished work, delivered without a model
+    features_passing: tuple[int, ...] = ()  # labelled passing at its end (issue #13)
 
 
 def new_session_id() -> str:
@@ -287,10 +291,13 @@ async def _run_engine(
     reporter.say(("⚠️ " if status.notice() else "") + sandbox)
     reporter.set_sandbox_notice(status.notice())
     guard = LimitGuard(task.limits)
+    features = feature_session(task.features, deps.feature_rest, task.repository, session_id)
     request = EngineRequest(
         session_id=session_id,
         system_prompt=build_system_prompt(task, guidance),
-        prompt=build_task_prompt(task),
+        prompt=build_task_prompt(task)
+        + (features.prompt(task.body, worktree.path) if features else ""),
+        extra_tools=tuple(features.tools.specs()) if features else (),
         worktree=worktree.path,
         guard=guard,
         model=deps.model,
@@ -299,6 +306,10 @@ async def _run_engine(
         sandbox=deps.sandbox,
     )
     outcome = await _drive_engine(task, deps, request, reporter, cancel)
+    if features is not None:
+        await asyncio.to_thread(_end_features, features, task, config, deps, worktree, outcome)
+        if outcome.stop_reason:
+            reporter.say(outcome.stop_reason)
     outcome.usage = guard.usage()
     outcome.sandbox = sandbox
     return outcome
@@ -364,6 +375,33 @@ async def _drive_engine(
         flusher.cancel()
         if cancel_wait is not None:
             cancel_wait.cancel()
+
+
+def _end_features(
+    features: FeatureSession,
+    task: Task,
+    config: RepoConfig,
+    deps: SessionDeps,
+    worktree: Worktree,
+    outcome: _Outcome,
+) -> None:
+    """The passing rule at the session's end: the runner's checks, then the labels; the note
+    (naming the feature) goes on the check run."""
+    sandbox = Sandbox(worktree.path, network=config.network, mode=deps.sandbox)
+
+    def run(command: str) -> tuple[int, str]:
+        try:
+            ran = sandbox.run(command)
+        except SandboxUnavailable as error:
+            return 126, str(error)
+        return ran.exit_code, ran.output
+
+    end = features.finish(
+        config.test_command, run, engine_ok=outcome.conclusion is Conclusion.SUCCESS
+    )
+    outcome.features_passing = end.passing
+    if end.note:
+        outcome.stop_reason = f"{end.note} {outcome.stop_reason or ''}".strip()
 
 
 async def _flush_periodically(reporter: SessionReporter, interval_s: float) -> None:
@@ -462,6 +500,7 @@ async def _conclude(
         error=outcome.error,
         sandbox_notice=reporter.sandbox_notice,
         github_requests=deps.github.requests_sent,
+        features_passing=outcome.features_passing,
     )
 
 

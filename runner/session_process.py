@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
@@ -60,9 +61,10 @@ from runner.events import (
     parse_control,
 )
 from runner.github.auth import GitHubCredentials
+from runner.github.http import GitHubHTTP
 from runner.github.types import CheckRunInfo
-from runner.task import Conclusion, SessionResult
-from runner.work_order import WorkOrder
+from runner.task import Conclusion, SessionResult, Task
+from runner.work_order import WorkKind, WorkOrder
 
 log = logging.getLogger("runner.session_process")
 
@@ -195,6 +197,7 @@ def result_event(result: SessionResult, *, stopped: bool) -> Result:
         output_tokens=result.usage.output_tokens,
         cost_usd=result.usage.cost_usd,
         stopped=stopped,
+        features_passing=list(result.features_passing),
     )
 
 
@@ -320,9 +323,12 @@ async def run_order(
         }
     )
     try:
-        with GitHubClient(
-            credentials, seconds_between_writes=order.seconds_between_writes
-        ) as github:
+        with (
+            contextlib.ExitStack() as stack,
+            GitHubClient(
+                credentials, seconds_between_writes=order.seconds_between_writes
+            ) as github,
+        ):
             task = await asyncio.to_thread(
                 load_task,
                 github,
@@ -335,8 +341,12 @@ async def run_order(
                 limits=settings.limits(),
                 bot_login=bot_login_of(settings),
             )
+            task = with_features(task, order)
             engine = TeeEngine(make_engine(settings), emit)
             deps = session_deps(settings, github, credentials, engine, echo=echo)
+            if task.features is not None:
+                deps.feature_rest = rest = feature_rest(credentials, order)
+                stack.callback(rest.close)
             deps.check_run_observer = CheckRunEvents(emit)
             deps.details_url = order.details_url
             deps.events = emit
@@ -348,6 +358,29 @@ async def run_order(
     if result.conclusion is Conclusion.TIMED_OUT:
         emit(LimitReached(reason=result.error or "a limit of the session was reached"))
     return result_event(result, stopped=controls.stopped_by is not None)
+
+
+def with_features(task: Task, order: WorkOrder) -> Task:
+    """A spec (initialize) or feature order's task: the feature tools' scope, and the branch a
+    stacked feature builds on (issue #13)."""
+    from runner.features.session import FeatureScope
+
+    if order.kind is WorkKind.INITIALIZE:
+        return replace(task, features=FeatureScope(spec_issue=order.issue_number))
+    if order.kind is WorkKind.FEATURE:
+        scope = FeatureScope(spec_issue=order.spec_issue, own_feature=order.issue_number)
+        return replace(task, features=scope, base_branch=order.base_branch or task.base_branch)
+    return task
+
+
+def feature_rest(credentials: HandedToken, order: WorkOrder) -> GitHubHTTP:
+    """The REST transport of the feature tools, with the order's (refreshed) token."""
+    return GitHubHTTP(
+        credentials.base_url,
+        authorization=credentials.authorization,
+        secrets=credentials.secrets,
+        seconds_between_writes=order.seconds_between_writes,
+    )
 
 
 def private_pipes() -> tuple[IO[str], IO[str]]:

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from runner.features.session import FeatureScope
 
 
 class TaskKind(enum.StrEnum):
@@ -74,6 +78,7 @@ class Task:
     review: Review | None = None  # set for follow-ups
     pull_number: int | None = None  # set for follow-ups
     limits: Limits = field(default_factory=Limits)
+    features: FeatureScope | None = None  # a spec or feature task: the feature tools (issue #13)
 
     @property
     def owner(self) -> str:
@@ -119,3 +124,4 @@ class SessionResult:
     error: str | None = None
     sandbox_notice: str | None = None  # commands ran unconfined, or none could run: why
     github_requests: int = 0  # REST calls the session's GitHub client sent (retries included)
+    features_passing: tuple[int, ...] = ()  # feature issues this session labelled passing

@@ -41,6 +41,8 @@ class WorkKind(enum.StrEnum):
     START = "start"  # new work for an issue
     FOLLOW_UP = "follow_up"  # another pass on autocoder's pull request (a review, a command)
     RETRY = "retry"  # the issue's work again
+    INITIALIZE = "initialize"  # a spec issue: create its features, the skeleton, init.sh
+    FEATURE = "feature"  # one feature of a spec's sequence (the job's issue is the feature)
 
     @property
     def task_kind(self) -> TaskKind:
@@ -97,6 +99,8 @@ class WorkOrder(BaseModel):
     pull_number: int | None = Field(default=None, ge=1)  # follow-ups: autocoder's pull request
     review_id: int | None = None  # follow-ups: the review that asked for it
     actor: str | None = None  # who asked (co-author, reviewer of the pull request)
+    spec_issue: int | None = Field(default=None, ge=1)  # initialize / feature: the spec issue
+    base_branch: str | None = Field(default=None, max_length=255)  # stacked on this branch
     github_token: SecretStr  # an installation token for this repository only
     github_token_expires_at: datetime | None = None
     seconds_between_writes: float = Field(default=1.0, ge=0)
@@ -139,6 +143,8 @@ class WorkOrder(BaseModel):
     def _follow_up_has_pull(self) -> WorkOrder:
         if self.kind is WorkKind.FOLLOW_UP and self.pull_number is None:
             raise ValueError(f"follow-up job {self.job_id} names no pull request")
+        if self.kind in (WorkKind.INITIALIZE, WorkKind.FEATURE) and self.spec_issue is None:
+            raise ValueError(f"{self.kind.value} job {self.job_id} names no spec issue")
         return self
 
     def to_line(self) -> str:

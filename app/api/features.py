@@ -1,4 +1,5 @@
-"""`GET /api/repos/{owner}/{repo}/features` and `GET /api/sessions/{id}`: the mirror, read-only."""
+"""`GET /api/repos/{owner}/{repo}/features` (with the issue graph and the specs' sequences) and
+`GET /api/sessions/{id}`: the mirror, read-only."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from fastapi import APIRouter, HTTPException
 from sqlalchemy import select
 
 from app import mirror
-from app.db.models import SessionRecord
+from app.db.models import IssueRelation, SessionRecord
 from app.state import State
 
 router = APIRouter(prefix="/api")
@@ -47,8 +48,10 @@ def session_summary(row: SessionRecord) -> dict[str, Any]:
 def list_features(owner: str, repo: str, state: State) -> dict[str, Any]:
     repository = f"{owner}/{repo}"
     from app.queue.store import active_job
+    from app.sequence import relations, sequencer
 
     with state.database.sessions() as db:
+        graph = relations.of(db, repository)
         items = []
         for feature in mirror.features_of(db, repository):
             session = mirror.latest_session(db, repository, feature.number)
@@ -67,9 +70,29 @@ def list_features(owner: str, repo: str, state: State) -> dict[str, Any]:
                         {"id": job.id, "kind": job.kind, "state": job.state} if job else None
                     ),
                     "last_session": session_summary(session) if session else None,
+                    "sub_issue_of": _others(graph, "sub_issue", feature.number),
+                    "blocked_by": _others(graph, "blocked_by", feature.number),
                 }
             )
-    return {"repository": repository, "features": items}
+        sequences = [
+            {
+                "spec": row.spec_number,
+                "state": row.state,
+                "mode": row.mode,
+                "running": row.current_feature,
+                "base_branch": row.base_branch,
+                "attempted": list(row.attempted),
+                "note": row.note,
+            }
+            for row in sequencer.all_sequences(db)
+            if row.repository == repository
+        ]
+    return {"repository": repository, "features": items, "sequences": sequences}
+
+
+def _others(graph: list[IssueRelation], kind: str, number: int) -> list[int]:
+    """The issue graph around `number`: its parents (sub_issue) or its blockers (blocked_by)."""
+    return sorted(r.other for r in graph if r.kind == kind and r.number == number)
 
 
 @router.get("/sessions/{session_id}")

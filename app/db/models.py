@@ -193,3 +193,51 @@ class Delivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class IssueRelation(Base):
+    """A native relation between two issues of one repository (issue #13), mirrored from the
+    `sub_issues` / `issue_dependencies` webhooks and the reconcile: `kind` "sub_issue" (`number`
+    is a sub-issue of `other`) or "blocked_by" (`number` is blocked by `other`)."""
+
+    __tablename__ = "issue_relations"
+    __table_args__ = (
+        UniqueConstraint("repository", "kind", "number", "other", name="uq_issue_relations"),
+        Index("ix_issue_relations_other", "repository", "kind", "other"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    repository: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))
+    number: Mapped[int] = mapped_column(Integer)
+    other: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FeatureSequence(Base):
+    """A spec issue's features run one after another (`autocoder:auto`, issue #13): whether it
+    goes on, the feature running now, the features already tried in this run (never twice),
+    the branch the next one stacks on, and the spec's progress comment."""
+
+    __tablename__ = "feature_sequences"
+    __table_args__ = (
+        UniqueConstraint("repository", "spec_number", name="uq_feature_sequences_spec"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    repository: Mapped[str] = mapped_column(String(255))
+    spec_number: Mapped[int] = mapped_column(Integer)
+    installation_id: Mapped[int | None] = mapped_column(BigInteger)
+    actor: Mapped[str | None] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16), default="running")  # running|paused|finished
+    mode: Mapped[str] = mapped_column(String(16), default="stacked")  # stacked|merged
+    current_feature: Mapped[int | None] = mapped_column(Integer)
+    current_job_id: Mapped[int | None] = mapped_column(Integer)
+    base_branch: Mapped[str | None] = mapped_column(String(255))
+    attempted: Mapped[list[int]] = mapped_column(JSON, default=list)
+    passing_notified: Mapped[int] = mapped_column(Integer, default=0)
+    progress_comment_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_posted: Mapped[str | None] = mapped_column(Text)  # the body last posted
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -241,6 +241,10 @@ class DeliveryHandler:
             issue = payload.get("issue")
             if isinstance(issue, Mapping):
                 mirror.upsert_issue(db, decision.repository, issue)
+        if event in ("sub_issues", "issue_dependencies") and decision.repository:
+            from app.sequence import relations
+
+            relations.apply_event(db, decision.repository, event, payload)
 
     def _act(
         self,
@@ -303,6 +307,15 @@ class DeliveryHandler:
                     feature.agent_status = AgentStatus.PENDING.value
             detail = f"cancelled {count} job(s): {decision.reason}"
             return Outcome("processed", detail, replies=reply(replies.stopped(count)))
+        if action in (Action.SEQUENCE, Action.PAUSE, Action.RESUME):  # a spec's sequence
+            from app.sequence import sequencer
+
+            if action is Action.PAUSE:
+                detail = sequencer.pause(db, repository, number, decision.reason)
+            else:
+                start = sequencer.start if action is Action.SEQUENCE else sequencer.resume
+                detail = start(db, repository, number, decision.installation_id, decision.actor)
+            return Outcome("processed", detail, replies=reply(detail))
         return self._enqueue(db, delivery_id, decision, repository, number, reply)
 
     def _enqueue(

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from app.dashboard.links import session_page_url
 from app.queue.models import Job
 from runner.settings import RunnerSettings
-from runner.work_order import WorkOrder, session_settings
+from runner.work_order import WorkKind, WorkOrder, session_settings
 
 TokenSource = Callable[[Job], str]
 """An installation token that can write to the job's repository (raises when none can be had)."""
@@ -84,8 +85,23 @@ class OrderMaker:
             pull_number=job.pull_number,
             review_id=job.review_id,
             actor=job.actor,
+            **feature_fields(job),
             github_token=self.tokens(job),  # type: ignore[arg-type]  # pydantic: str → SecretStr
             seconds_between_writes=self.seconds_between_writes,
             details_url=session_page_url(self.public_url, job.id),
             settings=settings,
         )
+
+
+def feature_fields(job: Job) -> dict[str, Any]:
+    """A spec (initialize) or feature job's part of the order (issue #13): the spec issue, and
+    the branch a stacked feature builds on (both from the job's payload)."""
+    if job.kind == WorkKind.INITIALIZE.value:
+        return {"spec_issue": job.issue_number}
+    if job.kind != WorkKind.FEATURE.value:
+        return {}
+    spec, base = job.payload.get("spec_issue"), job.payload.get("base_branch")
+    return {
+        "spec_issue": spec if isinstance(spec, int) else None,
+        "base_branch": base if isinstance(base, str) and base else None,
+    }

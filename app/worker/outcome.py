@@ -18,6 +18,7 @@ from app.db.models import AgentStatus, SessionRecord, utcnow
 from app.queue import store
 from app.queue.models import Job
 from runner.events import Failure, Result
+from runner.work_order import WorkKind
 
 
 class Stopped(enum.StrEnum):
@@ -147,6 +148,17 @@ def record_outcome(
     _close_session_row(db, session_row_id, last, outcome, log)
     feature = mirror.ensure_feature(db, job.repository, job.issue_number)
     feature.agent_status = agent_status_for(state, pull_url).value
+    if job.kind in (WorkKind.INITIALIZE.value, WorkKind.FEATURE.value):  # issue #13
+        from app.sequence import sequencer
+
+        done = last if isinstance(last, Result) else None
+        sequencer.after_job(
+            db,
+            job,
+            state,
+            passing=list(done.features_passing) if done else [],
+            branch=done.branch if done else None,
+        )
     db.commit()
     return state
 

@@ -100,7 +100,7 @@ def test_one_vocabulary_from_decision_to_task() -> None:
     assert decide("issues", {**payload, "action": "closed"}, Rules()).work_kind is None
     assert WorkKind.RETRY.task_kind is TaskKind.NEW_WORK
     assert WorkKind.FOLLOW_UP.task_kind is TaskKind.FOLLOW_UP
-    assert [k.exclusive for k in WorkKind] == [True, False, True]
+    assert [k.exclusive for k in WorkKind] == [True, False, True, True, True]
 
 
 def test_events_round_trip_and_unknown_lines_are_refused() -> None:
