@@ -48,7 +48,7 @@ class AppSettings(BaseSettings):
     engine: Literal["claude", "openai"] = "claude"
     model: str | None = None
     concurrency: int = Field(default=1, ge=1, le=256)
-    executor: Literal["local", "docker", "actions"] = "local"
+    executor: Literal["local", "docker", "actions", "kubernetes"] = "local"
     # The `actions` executor (app.executors.actions): sessions as workflow_dispatch runs.
     public_url: str | None = Field(
         default=None,

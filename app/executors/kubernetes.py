@@ -64,6 +64,8 @@ from runner.work_order import WorkOrder
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
 
+    from app.worker.settings import WorkerSettings
+
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
@@ -463,3 +465,30 @@ class KubernetesExecutor:
                     self.cluster.delete(kind, name)
             except Exception as error:
                 log.warning("job %s: could not clean up its %ss: %s", job_id, kind, error)
+
+
+def kubernetes_options(knobs: WorkerSettings) -> KubernetesOptions:
+    cidrs = tuple(part.strip() for part in knobs.kubernetes_egress_cidrs.split(",") if part.strip())
+    return KubernetesOptions(
+        image=knobs.kubernetes_image,
+        namespace=knobs.kubernetes_namespace,
+        cpu=knobs.kubernetes_cpu,
+        memory=knobs.kubernetes_memory,
+        egress_cidrs=cidrs,
+        deadline_margin_s=knobs.kubernetes_deadline_margin_seconds,
+        stop_grace_s=max(int(knobs.stop_grace_seconds), 1),
+    )
+
+
+def kubernetes_executor(knobs: WorkerSettings) -> KubernetesExecutor:
+    """The executor `autocoder serve` runs with AUTOCODER_EXECUTOR=kubernetes."""
+    options = kubernetes_options(knobs)
+    if not options.egress_cidrs:
+        log.warning(
+            "AUTOCODER_KUBERNETES_EGRESS_CIDRS is unset: session pods may reach DNS only, "
+            "not GitHub or the model; set GitHub's and the model endpoint's addresses"
+        )
+    client = api_client(knobs.kubernetes_kubeconfig, knobs.kubernetes_context)
+    return KubernetesExecutor(
+        Cluster(client, options.namespace), options, start_timeout_s=knobs.kubernetes_start_timeout
+    )

@@ -341,6 +341,10 @@ def make_executor(name: str, knobs: WorkerSettings, database_url: str) -> Execut
             docker=knobs.container_engine,
         )
         return DockerExecutor(options)
+    if name == "kubernetes":
+        from app.executors.kubernetes import kubernetes_executor
+
+        return kubernetes_executor(knobs)
     from app.executors.local import LocalExecutor
 
     return LocalExecutor()
@@ -364,7 +368,7 @@ def start_workers(
     )
     app = config.app
     runner_settings = config.runner
-    if app.executor == "docker":
+    if app.executor in ("docker", "kubernetes"):  # the image is the sandbox, with its own home
         from app.executors.docker import container_settings
 
         runner_settings = container_settings(runner_settings)

@@ -38,6 +38,40 @@ class WorkerSettings(BaseSettings):
     docker_pids: int = Field(default=1024, ge=16)
     docker_network: str = "bridge"
 
+    # The kubernetes executor (app.executors.kubernetes): one Job per session.
+    kubernetes_image: str = Field(
+        default="autocoder:latest", description="the session pods' image (the project's image)"
+    )
+    kubernetes_namespace: str = Field(
+        default="default", description="namespace of the sessions' Jobs, Secrets, NetworkPolicies"
+    )
+    kubernetes_kubeconfig: Path | None = Field(
+        default=None,
+        description="kubeconfig file to reach the cluster; unset: the in-cluster service account",
+    )
+    kubernetes_context: str | None = Field(
+        default=None, description="the kubeconfig's context; unset: its current context"
+    )
+    kubernetes_cpu: str = Field(default="2", description="CPU request and limit of a session pod")
+    kubernetes_memory: str = Field(
+        default="4Gi", description="memory request and limit of a session pod"
+    )
+    kubernetes_egress_cidrs: str = Field(
+        default="",
+        description="comma-separated addresses (CIDRs) a session pod may reach besides DNS: "
+        "GitHub's (api.github.com/meta: api, git) and the model endpoint's; unset: DNS only",
+    )
+    kubernetes_deadline_margin_seconds: int = Field(
+        default=300,
+        ge=0,
+        description="a Job's activeDeadlineSeconds is the session's time limit plus this",
+    )
+    kubernetes_start_timeout: float = Field(
+        default=300.0,
+        gt=0,
+        description="seconds a session pod may stay unschedulable before the attempt fails",
+    )
+
     @property
     def heartbeat_interval(self) -> float:
         return self.heartbeat_seconds or max(self.lease_seconds / 3, 0.2)

@@ -315,3 +315,32 @@ def test_clean_up_removes_what_an_earlier_attempt_left(k8s: ScriptedK8s) -> None
     runner.clean_up(9)
     wait_for(lambda: not any(left_over(k8s).values()), what="clean-up")
     assert handle.wait(20) is not None
+
+
+def test_serve_settings_choose_and_shape_the_kubernetes_executor(
+    k8s: ScriptedK8s, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.settings import AppSettings
+    from app.worker.pool import make_executor
+    from app.worker.settings import WorkerSettings
+
+    monkeypatch.setenv("AUTOCODER_EXECUTOR", "kubernetes")
+    monkeypatch.setenv("AUTOCODER_KUBERNETES_KUBECONFIG", str(k8s.kubeconfig))
+    monkeypatch.setenv("AUTOCODER_KUBERNETES_NAMESPACE", "autocoder")
+    monkeypatch.setenv("AUTOCODER_KUBERNETES_IMAGE", IMAGE)
+    monkeypatch.setenv("AUTOCODER_KUBERNETES_MEMORY", "8Gi")
+    monkeypatch.setenv("AUTOCODER_KUBERNETES_EGRESS_CIDRS", "140.82.112.0/20, 10.0.0.9/32")
+    assert AppSettings().executor == "kubernetes"
+    made = make_executor("kubernetes", WorkerSettings(), "sqlite://")
+    assert isinstance(made, KubernetesExecutor)
+    assert (made.options.image, made.options.namespace, made.options.memory) == (
+        IMAGE,
+        "autocoder",
+        "8Gi",
+    )
+    assert made.options.egress_cidrs == ("140.82.112.0/20", "10.0.0.9/32")
+    made.clean_up(1)  # reaches the cluster with the kubeconfig's credentials
+    assert (
+        "GET",
+        "/apis/batch/v1/namespaces/autocoder/jobs?labelSelector=autocoder.dev/job%3D1",
+    ) in (k8s.cluster.requests)

@@ -51,7 +51,7 @@ def test_env_file(tmp_path: Path) -> None:
     [
         ("AUTOCODER_CONCURRENCY", "lots", "AUTOCODER_CONCURRENCY"),
         ("AUTOCODER_CONCURRENCY", "0", "AUTOCODER_CONCURRENCY"),
-        ("AUTOCODER_EXECUTOR", "kubernetes", "AUTOCODER_EXECUTOR"),
+        ("AUTOCODER_EXECUTOR", "nomad", "AUTOCODER_EXECUTOR"),
         ("AUTOCODER_GITHUB_APP_ID", "abc", "AUTOCODER_GITHUB_APP_ID"),
         ("AUTOCODER_GITHUB_API_URL", "api.github.com", "AUTOCODER_GITHUB_API_URL"),
         ("AUTOCODER_GITHUB_PRIVATE_KEY", "not a key", "AUTOCODER_GITHUB_PRIVATE_KEY"),
