@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from app.api.work_orders import PREFIX as WORK_ORDERS_PREFIX
 from app.dashboard import routes
 from app.dashboard.access import Access, AccessMiddleware
+from app.dashboard.assistant import routes as assistant_routes
 from app.dashboard.pages import STATIC
 from app.settings import AppSettings
 from app.webhooks.route import PATH as WEBHOOK_PATH
@@ -33,5 +34,6 @@ def access_for(settings: AppSettings) -> Access:
 def mount(app: FastAPI, settings: AppSettings) -> None:
     app.state.dashboard_access = access_for(settings)
     app.include_router(routes.router)
+    app.include_router(assistant_routes.router)
     app.mount(STATIC, StaticFiles(directory=STATIC_DIR), name="dashboard-static")
     app.add_middleware(AccessMiddleware, access=app.state.dashboard_access)

@@ -50,6 +50,7 @@ def shell(
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="{STATIC}/dashboard.css">
 <script defer src="{STATIC}/dashboard.js"></script>
+<script defer src="{STATIC}/assistant.js"></script>
 </head>
 <body>
 <a class="skip" href="#main">Skip to content</a>

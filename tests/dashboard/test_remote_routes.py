@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from starlette.routing import BaseRoute, Mount, Route
 
+from app.api.work_orders import PREFIX as WORK_ORDERS_PREFIX
 from app.main import create_app
 from app.webhooks.route import PATH as WEBHOOK_PATH
 from tests.app.webhook_harness import make_settings, running_app
@@ -29,6 +30,9 @@ PARAMS = {
     "session_id": "1",
     "number": "1",
     "command": "stop",
+    "order_id": "1",
+    "proposal_id": "1",
+    "decision": "confirm",
 }
 
 
@@ -90,10 +94,14 @@ def test_remote_access_on_every_route_needs_sign_in(tmp_path: Path) -> None:
             "/healthz",
             "/metrics",
             "/api/repos/octo/hello/features",
+            "/api/dashboard/repos/octo/hello/assistant",
+            "/api/dashboard/repos/octo/hello/assistant/proposals/1/confirm",
         ):
             assert needed in paths, needed
         with httpx.Client(base_url=url, timeout=10) as client:
             for method, path in requests:
+                if path.startswith(WORK_ORDERS_PREFIX):
+                    continue  # remote sessions' own one-time bearer tokens (tests/app)
                 for auth in ({}, basic(USER, "wrong password!"), basic("mona", PASSWORD)):
                     response = client.request(method, path, headers=auth)
                     assert response.status_code == 401, (method, path, auth, response.text)
@@ -118,6 +126,8 @@ def test_loopback_only_every_route_refuses_another_machine(tmp_path: Path) -> No
     app = create_app(make_settings(tmp_path), run_workers=False, run_reconcile=False)
     with TestClient(app, client=("198.51.100.7", 40000)) as client:
         for method, path in every_request(app):
+            if path.startswith(WORK_ORDERS_PREFIX):
+                continue  # remote sessions' own one-time bearer tokens (tests/app)
             response = client.request(method, path)
             assert response.status_code == 403, (method, path)
             if method != "HEAD":
