@@ -166,3 +166,23 @@ def job_json(db: Session, job_id: int) -> dict[str, Any] | None:
 
 def job_state(db: Session, job_id: int) -> str | None:
     return db.scalar(select(Job.state).where(Job.id == job_id))
+
+
+def graph_of(db: Session, full_name: str) -> dict[str, dict[str, list[int]]]:
+    """What blocks what among the repository's issues, and which are sub-issues of which
+    (issue #13's mirror of GitHub's relations): issue number → the numbers it relates to."""
+    from app.db.models import IssueRelation
+
+    graph: dict[str, dict[str, list[int]]] = {"blocked_by": {}, "blocks": {}, "sub_issue_of": {}}
+    rows = db.scalars(
+        select(IssueRelation)
+        .where(IssueRelation.repository == full_name)
+        .order_by(IssueRelation.number, IssueRelation.other)
+    ).all()
+    for row in rows:
+        if row.kind == "blocked_by":
+            graph["blocked_by"].setdefault(str(row.number), []).append(row.other)
+            graph["blocks"].setdefault(str(row.other), []).append(row.number)
+        elif row.kind == "sub_issue":
+            graph["sub_issue_of"].setdefault(str(row.number), []).append(row.other)
+    return graph

@@ -86,7 +86,8 @@ def list_installations(state: State) -> dict[str, Any]:
 @router.get("/api/dashboard/repos/{owner}/{repo}/board")
 def get_board(owner: Name, repo: Name, state: State) -> dict[str, Any]:
     with state.database.sessions() as db:
-        return queries.board_json(queries.board_of(db, f"{owner}/{repo}"))
+        board = queries.board_json(queries.board_of(db, f"{owner}/{repo}"))
+        return {**board, "graph": queries.graph_of(db, f"{owner}/{repo}")}
 
 
 @router.get("/api/dashboard/jobs/{job_id}")

@@ -141,7 +141,12 @@
       columns.replaceChildren(
         ...data.columns.map((column) => {
           const cards = el("ol", { class: "cards" });
-          for (const card of column.cards) cards.append(renderCard(repository, card, refresh));
+          for (const card of column.cards) {
+            const item = renderCard(repository, card, refresh);
+            const relations = graphLine(data.graph, card.number);
+            if (relations) item.append(el("p", { class: "graph", "data-graph": card.number, text: relations }));
+            cards.append(item);
+          }
           return el("section", { class: `column col-${column.id}`, "data-column": column.id, "aria-labelledby": `h-${column.id}` },
             el("h2", { id: `h-${column.id}` }, column.title, el("span", { class: "count", text: ` ${column.cards.length}` })),
             cards);
@@ -152,6 +157,18 @@
 
     await refresh();
     setInterval(refresh, 2000);
+  }
+
+  // What blocks what (spec issues' features): "blocked by #2 · blocks #5 · part of #1".
+  function graphLine(graph, number) {
+    if (!graph) return "";
+    const list = (numbers) => numbers.map((n) => `#${n}`).join(", ");
+    const parts = [];
+    const key = String(number);
+    if (graph.blocked_by?.[key]) parts.push(`blocked by ${list(graph.blocked_by[key])}`);
+    if (graph.blocks?.[key]) parts.push(`blocks ${list(graph.blocks[key])}`);
+    if (graph.sub_issue_of?.[key]) parts.push(`part of ${list(graph.sub_issue_of[key])}`);
+    return parts.join(" · ");
   }
 
   function renderCard(repository, card, refresh) {
