@@ -14,7 +14,16 @@ from runner.task import Conclusion, SessionResult
 
 SUMMARY_LIMIT_BYTES = 1_000_000  # GitHub refuses a step summary over 1 MiB
 ACCOUNT_LIMIT = 60_000
-OUTPUT_KEYS = ("pr_url", "branch", "conclusion", "session_id", "cost_usd", "turns")
+OUTPUT_KEYS = (
+    "pr_url",
+    "branch",
+    "conclusion",
+    "session_id",
+    "cost_usd",
+    "input_tokens",
+    "output_tokens",
+    "turns",
+)
 SKIPPED = "skipped"
 RETRY_HINT = "comment `/autocoder retry` on the issue to run it again"
 
@@ -75,6 +84,8 @@ def build_outputs(outcome: ActionOutcome) -> dict[str, str]:
         "conclusion": outcome.conclusion,
         "session_id": result.session_id if result else "",
         "cost_usd": f"{result.usage.cost_usd:.4f}" if result else "",
+        "input_tokens": str(result.usage.input_tokens) if result else "",
+        "output_tokens": str(result.usage.output_tokens) if result else "",
         "turns": str(result.usage.turns) if result else "",
     }
 
@@ -87,6 +98,12 @@ def session_advice(result: SessionResult) -> str | None:
             "Check the engine inputs (engine, model, base_url and api_key; or anthropic_api_key / "
             "claude_code_oauth_token) and that the model endpoint is reachable from the runner, "
             f"then {RETRY_HINT}.{branch}"
+        )
+    if result.limit is not None and result.conclusion is Conclusion.FAILURE:
+        return (
+            f"The session stopped: {result.limit}. If the task needs more, raise the limit "
+            f"(max_turns, max_cost_usd, AUTOCODER_MAX_TOKENS) or split the issue; then "
+            f"{RETRY_HINT}.{branch}"
         )
     if result.conclusion is Conclusion.FAILURE:
         return (

@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from runner.decide import Rules
+from runner.spend import Cap, CapScope
 
 DEFAULT_DATABASE_PATH = Path("~/.autocoder/autocoder.db")
 REGISTER_APP_HELP = (
@@ -108,6 +109,30 @@ class AppSettings(BaseSettings):
     )
     dashboard_password: SecretStr | None = Field(
         default=None, description="password for HTTP basic sign-in (at least 12 characters)"
+    )
+    # Spend caps across sessions (runner.spend; the session's own: AUTOCODER_MAX_COST_USD and
+    # AUTOCODER_MAX_TOKENS). None: no cap. A repository's .github/autocoder.yml may lower them.
+    max_cost_usd_per_issue: float | None = Field(
+        default=None, gt=0, description="most USD all sessions of one issue may spend"
+    )
+    max_tokens_per_issue: int | None = Field(
+        default=None, gt=0, description="most tokens all sessions of one issue may use"
+    )
+    max_cost_usd_per_repository_day: float | None = Field(
+        default=None, gt=0, description="most USD one repository's sessions may spend per UTC day"
+    )
+    max_tokens_per_repository_day: int | None = Field(
+        default=None, gt=0, description="most tokens one repository's sessions may use per UTC day"
+    )
+    max_cost_usd_per_installation_month: float | None = Field(
+        default=None,
+        gt=0,
+        description="most USD one installation's sessions may spend per UTC calendar month",
+    )
+    max_tokens_per_installation_month: int | None = Field(
+        default=None,
+        gt=0,
+        description="most tokens one installation's sessions may use per UTC calendar month",
     )
 
     @field_validator("github_api_url")
@@ -218,6 +243,20 @@ class AppSettings(BaseSettings):
     @property
     def has_app_credentials(self) -> bool:
         return self.github_app_id is not None and self.private_key_pem() is not None
+
+    def spend_caps(self) -> dict[CapScope, Cap]:
+        """The caps across sessions the operator set (scopes without one are left out)."""
+        caps = {
+            CapScope.ISSUE: Cap(usd=self.max_cost_usd_per_issue, tokens=self.max_tokens_per_issue),
+            CapScope.REPOSITORY_DAY: Cap(
+                usd=self.max_cost_usd_per_repository_day, tokens=self.max_tokens_per_repository_day
+            ),
+            CapScope.INSTALLATION_MONTH: Cap(
+                usd=self.max_cost_usd_per_installation_month,
+                tokens=self.max_tokens_per_installation_month,
+            ),
+        }
+        return {scope: cap for scope, cap in caps.items() if not cap.empty}
 
     def rules(self, bot_login: str | None) -> Rules:
         return Rules(

@@ -48,12 +48,17 @@ def github_credentials(settings: RunnerSettings, repository: str) -> GitHubCrede
 def make_engine(settings: RunnerSettings) -> Engine:
     if settings.engine == "openai":
         from runner.engines.openai import OpenAICompatibleClient, OpenAIEngine
+        from runner.engines.openai.prices import ModelPrice
 
         base_url = settings.base_url or OLLAMA_BASE_URL
         api_key = settings.api_key.get_secret_value() if settings.api_key else None
+        model = settings.model or OLLAMA_MODEL
+        priced = settings.input_usd_per_mtok is not None or settings.output_usd_per_mtok is not None
+        price = ModelPrice(settings.input_usd_per_mtok or 0.0, settings.output_usd_per_mtok or 0.0)
         return OpenAIEngine(
             lambda: OpenAICompatibleClient(base_url, api_key),
-            model=settings.model or OLLAMA_MODEL,
+            model=model,
+            prices={model: price} if priced else None,
         )
     from runner.engines.claude import ClaudeCredentials, ClaudeEngine
 

@@ -84,6 +84,17 @@ class LimitReached(_Event):
     reason: str
 
 
+class Spend(_Event):
+    """What the session has spent so far (after every model turn): the worker records it on
+    the attempt, so spend caps hold even when the session never concludes."""
+
+    type: Literal["spend"] = "spend"
+    turns: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+
+
 class Result(_Event):
     """The session concluded (whatever the conclusion): its check run says so too."""
 
@@ -122,6 +133,7 @@ SessionEvent = Annotated[
     | CommitPushed
     | PrOpened
     | LimitReached
+    | Spend
     | Result
     | Failure,
     Field(discriminator="type"),
@@ -139,6 +151,7 @@ EVENT_TYPES = frozenset(
         CommitPushed,
         PrOpened,
         LimitReached,
+        Spend,
         Result,
         Failure,
     )

@@ -7,10 +7,18 @@ test_command: pytest -q
 instructions: |
   Keep the public API stable.
 network: false                            # sandbox network (default: off)
-max_turns: 60                             # optional overrides of the session limits
+max_turns: 60                             # optional: lower the session limits
 max_cost_usd: 5
+max_tokens: 2000000                       # input + output tokens of one session
 timeout_minutes: 45
+max_cost_usd_per_issue: 20                # optional: lower the spend caps across sessions
+max_tokens_per_issue: 8000000
+max_cost_usd_per_repository_day: 50
+max_tokens_per_repository_day: 20000000
 ```
+
+Limits and caps set here can only LOWER the operator's (`AUTOCODER_*`), never raise them: a
+value above the operator's is ignored (`runner.limits.lowered_limits`).
 
 Anyone who can open a pull request can change this file, so the runner reads it from the base
 branch worktree (what the repository's maintainers merged), never from the branch a session
@@ -30,6 +38,7 @@ from typing import Any
 import yaml
 
 from runner.policy import HARD_REFUSED_COMMANDS
+from runner.spend import Cap, CapScope
 
 __all__ = ["CONFIG_PATH", "RepoConfig", "RepoConfigError", "load_repo_config", "parse_repo_config"]
 
@@ -51,6 +60,22 @@ class RepoConfig:
     max_turns: int | None = None
     max_cost_usd: float | None = None
     timeout_minutes: float | None = None
+    max_tokens: int | None = None
+    max_cost_usd_per_issue: float | None = None
+    max_tokens_per_issue: int | None = None
+    max_cost_usd_per_repository_day: float | None = None
+    max_tokens_per_repository_day: int | None = None
+
+    def caps(self) -> dict[CapScope, Cap]:
+        """The caps across sessions this repository sets (each only ever lowers the
+        operator's)."""
+        caps = {
+            CapScope.ISSUE: Cap(usd=self.max_cost_usd_per_issue, tokens=self.max_tokens_per_issue),
+            CapScope.REPOSITORY_DAY: Cap(
+                usd=self.max_cost_usd_per_repository_day, tokens=self.max_tokens_per_repository_day
+            ),
+        }
+        return {scope: cap for scope, cap in caps.items() if not cap.empty}
 
 
 def load_repo_config(worktree: Path) -> RepoConfig:
@@ -185,4 +210,9 @@ _FIELDS: dict[str, Callable[[Any, str], Any]] = {
     "max_turns": _positive_int("max_turns"),
     "max_cost_usd": _positive_number("max_cost_usd"),
     "timeout_minutes": _positive_number("timeout_minutes"),
+    "max_tokens": _positive_int("max_tokens"),
+    "max_cost_usd_per_issue": _positive_number("max_cost_usd_per_issue"),
+    "max_tokens_per_issue": _positive_int("max_tokens_per_issue"),
+    "max_cost_usd_per_repository_day": _positive_number("max_cost_usd_per_repository_day"),
+    "max_tokens_per_repository_day": _positive_int("max_tokens_per_repository_day"),
 }

@@ -23,15 +23,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runner.engines.base import CommandRan, Engine, EngineError, EngineEvent, EngineRequest
-from runner.events import CommitPushed, PrOpened, SessionEvent
+from runner.events import CommitPushed, PrOpened, SessionEvent, Spend
 from runner.features.run import FeatureSession, feature_session
 from runner.github.client import GitHubClient
 from runner.github.issue_graph import Rest
 from runner.github.types import PullInfo
-from runner.limits import LimitGuard, LimitReached
+from runner.limits import LimitGuard, LimitReached, lowered_limits
 from runner.prompt import INSTRUCTION_FILES, RepoGuidance, build_system_prompt, build_task_prompt
 from runner.repo_config import RepoConfig, RepoConfigError, load_repo_config
 from runner.reporting.reporter import CheckRunObserver, SessionReporter
+from runner.reporting.spend_text import spend_line
 from runner.reporting.summary import Report
 from runner.reporting.texts import build_pull_request_body, build_pull_request_title
 from runner.resume import (
@@ -96,6 +97,7 @@ class _Outcome:
     sandbox: str = ""
     delivered: bool = False  # an interrupted session's finished work, delivered without a model
     features_passing: tuple[int, ...] = ()  # labelled passing at its end (issue #13)
+    limit: str | None = None  # the limit that ended it (a cap, a stall, a loop), named
 
 
 def new_session_id() -> str:
@@ -290,7 +292,21 @@ async def _run_engine(
     sandbox = status.describe()
     reporter.say(("⚠️ " if status.notice() else "") + sandbox)
     reporter.set_sandbox_notice(status.notice())
-    guard = LimitGuard(task.limits)
+    limits = lowered_limits(
+        task.limits,
+        max_turns=config.max_turns,
+        timeout_minutes=config.timeout_minutes,
+        max_cost_usd=config.max_cost_usd,
+        max_tokens=config.max_tokens,
+        caps=config.caps(),
+    )
+
+    def spent(usage: Usage) -> None:  # live spend: the check run, and the worker's records
+        reporter.set_spend(spend_line(usage, guard.scopes()))
+        deps.events(Spend(**usage.__dict__))
+
+    guard = LimitGuard(limits, on_usage=spent)
+    reporter.set_spend(spend_line(guard.usage(), guard.scopes()))
     features = feature_session(task.features, deps.feature_rest, task.repository, session_id)
     request = EngineRequest(
         session_id=session_id,
@@ -326,6 +342,7 @@ async def _drive_engine(
     commands: list[CommandRecord] = []
 
     def emit(event: EngineEvent) -> None:
+        guard.touch()  # every engine event is progress (see the stall watch below)
         if isinstance(event, CommandRan):
             commands.append(event.record)
         reporter.event(event)
@@ -337,9 +354,18 @@ async def _drive_engine(
     if cancel_wait is not None:
         waiters.add(cancel_wait)  # type: ignore[arg-type]
     try:
-        done, _ = await asyncio.wait(
-            waiters, timeout=guard.remaining_s(), return_when=asyncio.FIRST_COMPLETED
-        )
+        stall: LimitReached | None = None
+        while True:  # until the engine ends, a cancel, the wall-time limit or a stall
+            timeout = guard.remaining_s()
+            stall_in = guard.next_stall_check_s()
+            if stall_in is not None:
+                timeout = min(timeout, stall_in + 0.05)
+            done, _ = await asyncio.wait(
+                waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            stall = None if done else guard.stalled()
+            if done or stall is not None or guard.remaining_s() <= 0:
+                break
         if engine_task not in done:
             engine_task.cancel()
             with contextlib.suppress(BaseException):
@@ -348,20 +374,31 @@ async def _drive_engine(
                 return _Outcome(
                     Conclusion.CANCELLED, stop_reason="Stopped on request.", commands=commands
                 )
+            if stall is not None:
+                return _Outcome(
+                    Conclusion.TIMED_OUT,
+                    stop_reason=f"{str(stall).capitalize()}; the work so far was committed "
+                    "and pushed.",
+                    commands=commands,
+                    limit=str(stall),
+                )
             return _Outcome(
                 Conclusion.TIMED_OUT,
-                stop_reason=f"Wall-time limit reached ({task.limits.timeout_s:.0f} s); "
+                stop_reason=f"Wall-time limit reached ({guard.limits.timeout_s:.0f} s); "
                 "the work so far was committed and pushed.",
                 commands=commands,
+                limit=f"wall-time limit reached ({guard.limits.timeout_s:.0f} s)",
             )
         try:
             outcome = engine_task.result()
         except LimitReached as limit:
-            conclusion = Conclusion.TIMED_OUT if limit.kind == "time" else Conclusion.FAILURE
+            timed_out = limit.kind in ("time", "stall")
+            conclusion = Conclusion.TIMED_OUT if timed_out else Conclusion.FAILURE
             return _Outcome(
                 conclusion,
                 stop_reason=f"{str(limit).capitalize()}; the work so far was committed and pushed.",
                 commands=commands,
+                limit=str(limit),
             )
         except EngineError as error:
             return _Outcome(
@@ -501,6 +538,7 @@ async def _conclude(
         sandbox_notice=reporter.sandbox_notice,
         github_requests=deps.github.requests_sent,
         features_passing=outcome.features_passing,
+        limit=outcome.limit,
     )
 
 

@@ -338,7 +338,7 @@ async def run_order(
                 pull_number=order.pull_number,
                 review_id=order.review_id,
                 actor=order.actor,
-                limits=settings.limits(),
+                limits=replace(settings.limits(), budgets=order.budgets),
                 bot_login=bot_login_of(settings),
             )
             task = with_features(task, order)
@@ -355,7 +355,9 @@ async def run_order(
         transient = is_transient(error) or controls.stopped_by is not None
         log.exception("session failed (%s)", "transient" if transient else "permanent")
         return Failure(error=f"{type(error).__name__}: {error}", transient=transient)
-    if result.conclusion is Conclusion.TIMED_OUT:
+    if result.limit is not None:
+        emit(LimitReached(reason=result.limit))
+    elif result.conclusion is Conclusion.TIMED_OUT:
         emit(LimitReached(reason=result.error or "a limit of the session was reached"))
     return result_event(result, stopped=controls.stopped_by is not None)
 

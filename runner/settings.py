@@ -48,6 +48,31 @@ class RunnerSettings(BaseSettings):
     max_turns: int = Field(default=50, ge=1)
     max_cost_usd: float = Field(default=5.0, gt=0)
     timeout_minutes: float = Field(default=30.0, gt=0)
+    max_tokens: int | None = Field(
+        default=None, gt=0, description="most tokens (input + output) one session may use"
+    )
+    stall_seconds: float | None = Field(
+        default=600.0,
+        gt=0,
+        description="no model or tool progress for this long ends the session as timed out "
+        "(keep it above the longest command a session runs)",
+    )
+    loop_repeats: int | None = Field(
+        default=5,
+        ge=2,
+        description="the same tool call with the same result this many times in a row ends the "
+        "session as a loop",
+    )
+    input_usd_per_mtok: float | None = Field(
+        default=None,
+        ge=0,
+        description="openai engine: the model's price per million input tokens (for spend caps)",
+    )
+    output_usd_per_mtok: float | None = Field(
+        default=None,
+        ge=0,
+        description="openai engine: the model's price per million output tokens",
+    )
     draft: bool = True
     commit_name: str = "autocoder[bot]"
     commit_email: str = "autocoder[bot]@users.noreply.github.com"
@@ -75,6 +100,9 @@ class RunnerSettings(BaseSettings):
             max_turns=self.max_turns,
             timeout_s=self.timeout_minutes * 60,
             max_cost_usd=self.max_cost_usd,
+            max_tokens=self.max_tokens,
+            stall_s=self.stall_seconds,
+            loop_repeats=self.loop_repeats,
         )
 
     def private_key_pem(self) -> str | None:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from runner.features.session import FeatureScope
 
+from runner.spend import ScopeBudget
+
 
 class TaskKind(enum.StrEnum):
     NEW_WORK = "new_work"
@@ -36,6 +38,12 @@ class Limits:
     max_turns: int = 50
     timeout_s: float = 30 * 60
     max_cost_usd: float = 5.0
+    max_tokens: int | None = None  # input + output tokens of the session
+    stall_s: float | None = None  # no model or tool progress for this long: timed out
+    loop_repeats: int | None = None  # the same tool call and result this many times: a loop
+    # Caps beyond the session's (issue, repository per day, installation per month), each with
+    # what earlier sessions spent (`runner.spend`; the App's worker fills these in).
+    budgets: tuple[ScopeBudget, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,3 +133,4 @@ class SessionResult:
     sandbox_notice: str | None = None  # commands ran unconfined, or none could run: why
     github_requests: int = 0  # REST calls the session's GitHub client sent (retries included)
     features_passing: tuple[int, ...] = ()  # feature issues this session labelled passing
+    limit: str | None = None  # the limit that ended the session, named (a cap, a stall, a loop)

@@ -30,6 +30,7 @@ from pydantic import (
 )
 
 from runner.settings import RunnerSettings
+from runner.spend import ScopeBudget
 from runner.task import TaskKind
 
 WORK_ORDER_VERSION: Literal[1] = 1
@@ -104,6 +105,8 @@ class WorkOrder(BaseModel):
     github_token: SecretStr  # an installation token for this repository only
     github_token_expires_at: datetime | None = None
     seconds_between_writes: float = Field(default=1.0, ge=0)
+    # Spend caps beyond the session's, with what earlier sessions spent (`runner.spend`).
+    budgets: tuple[ScopeBudget, ...] = ()
     # The session's page on the dashboard (AUTOCODER_PUBLIC_URL): its check runs' Details link.
     details_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://\S+$")
     settings: RunnerSettings

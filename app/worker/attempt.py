@@ -28,6 +28,7 @@ from typing import IO
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import mirror
+from app.db.models import SessionRecord
 from app.executors.base import Executor, LaunchSpec, SessionHandle
 from app.queue import events as stored
 from app.queue import store
@@ -41,6 +42,7 @@ from runner.events import (
     Log,
     Result,
     SessionEvent,
+    Spend,
     Started,
     Stop,
     TokenRefresh,
@@ -48,6 +50,7 @@ from runner.events import (
     parse_event,
 )
 from runner.github.client import GitHubClient
+from runner.spend import ScopeBudget
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +82,10 @@ class Attempt:
         github_for: Callable[[Job], GitHubClient | None],
         engine_name: str,
         model: str | None,
+        budgets: tuple[ScopeBudget, ...] = (),
     ) -> None:
         self.sessions = sessions
+        self.budgets = budgets  # spend caps beyond the session's (app.spend), for the order
         self.executor = executor
         self.orders = orders
         self.config = config
@@ -123,7 +128,7 @@ class Attempt:
             db.commit()
             self.row_id: int | None = row.id
         try:
-            order = self.orders.make(job, session_id)
+            order = self.orders.make(job, session_id, budgets=self.budgets)
             self.launched_at = time.monotonic()
             handle = self.executor.launch(self.spec)
             handle.stdin.write(order.to_line().encode())
@@ -269,6 +274,8 @@ class Attempt:
             log.info("job %s: session process up after %.2fs", self.job.id, self.started_after_s)
         if isinstance(event, Log):
             self._lines.append(event.line)
+        if isinstance(event, Spend):
+            self._record_spend(event)
         if isinstance(event, CheckRun):
             with self.sessions() as db:
                 if event.state == "in_progress":
@@ -279,6 +286,23 @@ class Attempt:
                     store.clear_check_run(db, self.job.id, self.worker_id, event.id)
         if isinstance(event, URGENT):
             self._store_pending()
+
+    def _record_spend(self, event: Spend) -> None:
+        """The attempt's spend so far, on its session row: spend caps count it even if the
+        session never concludes (`app.spend`)."""
+        if self.row_id is None:
+            return
+        try:
+            with self.sessions() as db:
+                row = db.get(SessionRecord, self.row_id)
+                if row is not None:
+                    row.turns = event.turns
+                    row.input_tokens = event.input_tokens
+                    row.output_tokens = event.output_tokens
+                    row.cost_usd = event.cost_usd
+                    db.commit()
+        except Exception as error:  # the Result records it again
+            log.warning("job %s: could not record spend: %s", self.job.id, error)
 
     def _drain(self) -> None:
         while True:

@@ -15,6 +15,7 @@ from typing import Any
 from app.dashboard.links import session_page_url
 from app.queue.models import Job
 from runner.settings import RunnerSettings
+from runner.spend import ScopeBudget
 from runner.work_order import WorkKind, WorkOrder, session_settings
 
 TokenSource = Callable[[Job], str]
@@ -71,7 +72,14 @@ class OrderMaker:
         self.seconds_between_writes = seconds_between_writes
         self.refresh_s = refresh_s
 
-    def make(self, job: Job, session_id: str, *, work_dir: Path | None = None) -> WorkOrder:
+    def make(
+        self,
+        job: Job,
+        session_id: str,
+        *,
+        work_dir: Path | None = None,
+        budgets: tuple[ScopeBudget, ...] = (),
+    ) -> WorkOrder:
         settings = self.settings
         if work_dir is not None:
             settings = settings.model_copy(update={"work_dir": work_dir})
@@ -88,6 +96,7 @@ class OrderMaker:
             **feature_fields(job),
             github_token=self.tokens(job),  # type: ignore[arg-type]  # pydantic: str → SecretStr
             seconds_between_writes=self.seconds_between_writes,
+            budgets=budgets,
             details_url=session_page_url(self.public_url, job.id),
             settings=settings,
         )

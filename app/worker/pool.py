@@ -16,6 +16,11 @@ Before it launches a session, a worker asks the engine gate whether the model is
 (`runner.preflight`); when it is not, no session starts: the issue gets one comment saying that
 autocoder is not configured with a model (never a second one), and the job fails.
 
+Before it launches a session, a worker also sums what earlier sessions spent against the spend
+caps (`app.spend`): a job whose issue, repository day or installation month is already spent
+starts no session (the issue is told once per cap and period); otherwise the budgets go into
+the work order, and the session's guard ends it at the cap.
+
 Concurrency: the pool has `AUTOCODER_CONCURRENCY` worker threads (the total limit of this
 server); `AUTOCODER_MAX_PER_INSTALLATION` caps running jobs per installation across every server
 sharing the database; the claim never runs two jobs of one issue at once.
@@ -37,6 +42,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import spend
+from app.db.models import utcnow
 from app.executors.base import Executor, LaunchSpec, SessionHandle
 from app.queue import store
 from app.queue.models import Job
@@ -50,6 +57,7 @@ from app.worker.recovery import app_github_factory, close_all_abandoned
 from app.worker.settings import WorkerSettings
 from runner.github.client import GitHubClient
 from runner.github.errors import GitHubError
+from runner.spend import Cap, CapScope, ScopeBudget, first_exhausted
 
 if TYPE_CHECKING:  # app.config imports this package's settings
     from app.config import ServeConfig
@@ -111,8 +119,10 @@ class WorkerPool:
         github_for: Callable[[Job], GitHubClient | None] | None = None,
         prefix: str | None = None,
         engine_gate: EngineGate | None = None,
+        caps: Mapping[CapScope, Cap] | None = None,
     ) -> None:
         self.sessions = sessions
+        self.caps = dict(caps or {})  # spend caps across sessions (app.spend)
         self.executor = executor
         self.config = config
         self.orders = orders
@@ -212,6 +222,14 @@ class WorkerPool:
         if problem is not None:
             self.refuse_unconfigured(job, worker_id, problem)
             return "failed"
+        budgets: tuple[ScopeBudget, ...] = ()
+        if self.caps:
+            with self.sessions() as db:
+                budgets = spend.budgets_for(db, job, self.caps, utcnow())
+            exhausted = first_exhausted(budgets)
+            if exhausted is not None:
+                self.refuse_over_budget(job, worker_id, *exhausted)
+                return "failed"
         if job.attempts > 1 or job.interruptions:
             with contextlib.suppress(Exception):
                 self.executor.clean_up(job.id)
@@ -243,6 +261,7 @@ class WorkerPool:
             github_for=self.github_for,
             engine_name=self.engine_name,
             model=self.model,
+            budgets=budgets,
         )
 
         def launched(handle: SessionHandle) -> None:
@@ -278,6 +297,27 @@ class WorkerPool:
                 state="failed",
                 error=f"not started: autocoder is not configured with a model: {problem}",
             )
+
+    def refuse_over_budget(self, job: Job, worker_id: str, budget: ScopeBudget, kind: str) -> None:
+        """A spend cap earlier sessions used up: no session; the issue is told once per cap
+        and period; the job fails naming the cap."""
+        now = utcnow()
+        what = budget.describe(kind)
+        log.warning(
+            "job %s (%s#%s): not started: %s", job.id, job.repository, job.issue_number, what
+        )
+        github = self.github_for(job)
+        if github is not None:
+            marker, body = spend.refusal_comment(budget, kind, now)
+            try:
+                if github.find_issue_comment(job.repository, job.issue_number, marker) is None:
+                    github.create_issue_comment(job.repository, job.issue_number, body)
+            except GitHubError as error:
+                log.warning("job %s: could not comment on the issue: %s", job.id, error)
+            finally:
+                github.close()
+        with self.sessions() as db:
+            store.finish(db, job.id, worker_id, state="failed", error=f"not started: {what}")
 
     # -- the janitor ---------------------------------------------------------------------------
 
@@ -389,6 +429,7 @@ def start_workers(
             app, seconds_between_writes=knobs.github_seconds_between_writes
         ),
         engine_gate=engine_gate,
+        caps=app.spend_caps(),
         engine_name=config.runner.engine,
         model=config.runner.model,
     )

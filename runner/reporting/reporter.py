@@ -96,6 +96,7 @@ class SessionReporter:
     # Said in every report (check run summary, status comment) when commands run unconfined or
     # not at all (no working sandbox); None when they run under bubblewrap.
     sandbox_notice: str | None = None
+    spend: str | None = None  # live spend (`set_spend`), shown in every progress update
     _dirty: bool = False
     _pending_head: str | None = None  # pushed to, its check run not created yet (see finish)
     _sent_progress: str | None = None  # the progress text the open check run shows
@@ -104,6 +105,11 @@ class SessionReporter:
     def set_sandbox_notice(self, notice: str | None) -> None:
         self.sandbox_notice = notice
         self._dirty = True
+
+    def set_spend(self, line: str) -> None:
+        if line != self.spend:
+            self.spend = line
+            self._dirty = True
 
     def _with_notice(self, text: str | None) -> str | None:
         if self.sandbox_notice is None:
@@ -200,15 +206,20 @@ class SessionReporter:
             return
         self._dirty = False
         text = build_progress_text(self.lines)
-        if text == self._sent_progress:
+        # (the summary shows the spend; in the key, a changed spend is worth an update)
+        text_key = f"{self.spend}\n{text}" if self.spend else text
+        if text_key == self._sent_progress:
             return
-        self._sent_progress = text
+        self._sent_progress = text_key
         self._quietly(
             lambda: self.github.update_check_run(
                 self.repository,
                 self.check_run_id or 0,
                 title="Working on it",
-                summary=self._with_notice(f"autocoder is working on #{self.issue_number}."),
+                summary=self._with_notice(
+                    f"autocoder is working on #{self.issue_number}."
+                    + (f"\n\n{self.spend}" if self.spend else "")
+                ),
                 text=text,
             )
         )

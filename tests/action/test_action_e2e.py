@@ -102,6 +102,7 @@ def test_labelled_issue_becomes_pull_request_with_a_personal_token(
     assert len(outputs["session_id"]) >= 8
     assert outputs["turns"] == "2"
     assert float(outputs["cost_usd"]) >= 0
+    assert int(outputs["input_tokens"]) > 0 and int(outputs["output_tokens"]) > 0
 
     assert pull["html_url"] in run.summary
     assert "Added hello.txt with a greeting" in run.summary
@@ -214,6 +215,8 @@ def test_events_that_ask_for_nothing_do_nothing_and_say_why(
         "conclusion": "skipped",
         "session_id": "",
         "cost_usd": "",
+        "input_tokens": "",
+        "output_tokens": "",
         "turns": "",
     }
     assert "::error" not in run.stdout

@@ -57,6 +57,8 @@ def test_success() -> None:
         "conclusion": "success",
         "session_id": "abc123def456",
         "cost_usd": "0.0123",
+        "input_tokens": "100",
+        "output_tokens": "20",
         "turns": "3",
     }
     summary = build_job_summary(outcome)

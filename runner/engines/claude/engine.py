@@ -24,7 +24,12 @@ How the runner stays in charge of a CLI that has its own agent loop:
   CLI's own `--max-turns` is set one above what the guard has left (a second line of defence)
   and `--max-budget-usd` to the spend the guard has left (the CLI knows a turn's cost before we
   do); the CLI stopping on either is reported as the guard's `LimitReached`. When the guard
-  trips, the CLI is interrupted and shut down, and `LimitReached` propagates.
+  trips, the CLI is interrupted and shut down, and `LimitReached` propagates. The budget given
+  to the CLI is what the tightest spend cap leaves (`LimitGuard.cost_left`: the session's, the
+  issue's, the repository's day, the installation's month).
+- Stalls and loops: every SDK message `touch`es the guard (the orchestrator ends a session that
+  gets none for `stall_s`); each tool result goes to `note_tool_call` with its tool_use input,
+  and the same call with the same result `loop_repeats` times in a row ends the session.
 - Shutdown: whether the run ends, fails or is cancelled (the orchestrator's wall-time limit),
   the SDK disconnects the CLI (stdin closed, then SIGTERM, then SIGKILL) in a task the
   cancellation cannot interrupt, and the CLI's process group is killed if it is still there.
@@ -40,6 +45,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -198,6 +204,7 @@ class ClaudeEngine:
                 "the Claude Code CLI was not found: reinstall claude-agent-sdk (it bundles the "
                 "CLI) or put `claude` on PATH"
             )
+        request.guard.check()  # a cap earlier sessions used up: no model call at all
         with tempfile.TemporaryDirectory(
             prefix="autocoder-claude-", ignore_cleanup_errors=True
         ) as root:
@@ -281,6 +288,7 @@ class _ClaudeSession:
         self._guard = request.guard
         self._turn_ids: set[str] = set()
         self._tool_names: dict[str, str] = {}
+        self._tool_calls: dict[str, tuple[str, str]] = {}  # id → (input as JSON, summary)
         self._recorded: set[str] = set()
         self._commands: list[CommandRecord] = []
         self._last_text = ""
@@ -293,7 +301,7 @@ class _ClaudeSession:
     def _options(self) -> ClaudeAgentOptions:
         limits = self._guard.limits
         turns_left = max(1, limits.max_turns - self._guard.turns)
-        budget_left = max(0.01, limits.max_cost_usd - self._guard.cost_usd)
+        budget_left = max(0.01, self._guard.cost_left())
         notes = (
             ENGINE_NOTES.format(network="" if self._network else " and no network")
             if self._commands_allowed
@@ -450,6 +458,7 @@ class _ClaudeSession:
     # ---- messages ------------------------------------------------------------------------
 
     def _handle(self, message: object) -> ResultMessage | None:
+        self._guard.touch()  # any message is progress (a stall is none for stall_s)
         if isinstance(message, AssistantMessage):
             self._on_assistant(message)
         elif isinstance(message, UserMessage):
@@ -480,7 +489,10 @@ class _ClaudeSession:
                 self._emit(AssistantText(block.text))
             elif isinstance(block, ToolUseBlock):
                 self._tool_names[block.id] = block.name
-                self._emit(ToolUse(block.name, summarize_tool_call(block.name, block.input)))
+                summary = summarize_tool_call(block.name, block.input)
+                call = json.dumps(block.input, sort_keys=True, default=str)
+                self._tool_calls[block.id] = (call, summary)
+                self._emit(ToolUse(block.name, summary))
 
     def _on_user(self, message: UserMessage) -> None:
         if isinstance(message.content, str):
@@ -508,6 +520,9 @@ class _ClaudeSession:
             self._emit(ToolOutcome(name, not block.is_error, one_line(text)))
         if decision is not None:
             self._record_command(decision)
+        call, summary = self._tool_calls.get(block.tool_use_id, ("", ""))
+        self._guard.note_tool_call(name, call, text, summary)
+        self._guard.check()  # a loop (the same call, the same result) ends the session
 
     def _on_system(self, message: SystemMessage) -> None:
         if message.subtype == "api_retry":
@@ -525,9 +540,8 @@ class _ClaudeSession:
             self._guard.set_cost(result.total_cost_usd)
         usage = result.usage or {}
         if usage:
-            self._guard.input_tokens = max(self._guard.input_tokens, _input_tokens(usage))
-            self._guard.output_tokens = max(
-                self._guard.output_tokens, _int(usage.get("output_tokens"))
+            self._guard.set_tokens(
+                input_tokens=_input_tokens(usage), output_tokens=_int(usage.get("output_tokens"))
             )
         if not result.is_error:
             return
@@ -535,10 +549,7 @@ class _ClaudeSession:
         if result.subtype == "error_max_turns":
             raise LimitReached("turns", f"turn limit reached ({limits.max_turns} turns)")
         if result.subtype == "error_max_budget_usd":
-            raise LimitReached(
-                "cost",
-                f"spend limit reached (${self._guard.cost_usd:.2f} of ${limits.max_cost_usd:.2f})",
-            )
+            raise self._guard.cost_limit()
         kind, detail = self._failure or (None, result.result or "; ".join(result.errors or []))
         raise EngineError(
             describe_model_failure(

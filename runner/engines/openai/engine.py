@@ -2,7 +2,8 @@
 
 system + user prompt → model turn with tools → run each tool call → send the results back → ...
 until the model answers without tool calls. Limits are the guard's business: `record_turn` after
-every model turn, and its `LimitReached` propagates to the orchestrator.
+every model turn, `touch` on each answer, `note_tool_call` with each tool's result (loops), and
+its `LimitReached` propagates to the orchestrator.
 """
 
 from __future__ import annotations
@@ -124,12 +125,16 @@ class OpenAIEngine:
                 on_retry=on_retry,
                 extra_params=self.extra_params,
             )
+            request.guard.touch()
             if response.content.strip():
                 last_text = response.content
                 emit(AssistantText(response.content))
             messages.append(response.assistant_message())
             for call in response.tool_calls:
                 result = await self._run_tool(registry, call, emit)
+                request.guard.note_tool_call(
+                    call.name, call.arguments, result.output, _summarize_call(registry, call)
+                )
                 if result.command is not None:
                     commands.append(result.command)
                     emit(CommandRan(result.command))
