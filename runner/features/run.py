@@ -107,35 +107,42 @@ class FeatureSession:
             return FeatureEnd((), f"{name}: not passing — the agent did not mark it passing.")
         if not engine_ok:
             return FeatureEnd((), f"{name}: not passing — the session did not finish.")
-        checks = run_checks(self.tools, test_command, run, self.seed)
+        checks, ran = run_checks(self.tools, test_command, run, self.seed)
         verdicts = apply_passing(self.tools, checks)
+        tested = f" Checks: {', '.join(ran)}." if ran else ""
         passing = tuple(n for n, v in verdicts.items() if v.accepted)
         verdict = verdicts.get(own)
         if verdict is None:
             return FeatureEnd(passing, f"{name}: not passing — it was not the feature marked.")
         if verdict.accepted:
-            return FeatureEnd(passing, f"{name}: passing — {verdict.reason}.")
-        return FeatureEnd(passing, f"{name}: not passing — {verdict.reason}.")
+            return FeatureEnd(passing, f"{name}: passing — {verdict.reason}.{tested}")
+        return FeatureEnd(passing, f"{name}: not passing — {verdict.reason}.{tested}")
 
 
 def run_checks(
     tools: FeatureTools, test_command: str | None, run: RunCommand, seed: str
-) -> SessionChecks:
-    """The runner's checks for the session's feature and a few passing ones."""
+) -> tuple[SessionChecks, list[str]]:
+    """The runner's checks for the session's feature and a few passing ones, and what each
+    gave ("#3 passed", "#1 FAILED")."""
     own = tools.own
     if not test_command or own is None:
-        return SessionChecks(ran=True, passed=True)
+        return SessionChecks(ran=True, passed=True), []
     picked = for_regression(
         tools.store.load(),
         DEFAULT_REGRESSION_LIMIT,
         random.Random(seed),  # noqa: S311 (test picks, no secret)
         exclude=own,
     )
-    regressions = tuple(
-        f.number for f in picked if run(f"AUTOCODER_FEATURE={f.number} {test_command}")[0] != 0
-    )
-    code, _ = run(f"AUTOCODER_FEATURE={own} {test_command}")
-    return SessionChecks(ran=True, passed=code == 0, regressions=regressions)
+    said: list[str] = []
+
+    def check(number: int) -> bool:
+        ok = run(f"AUTOCODER_FEATURE={number} {test_command}")[0] == 0
+        said.append(f"#{number} {'passed' if ok else 'FAILED'}")
+        return ok
+
+    passed = check(own)
+    regressions = tuple(f.number for f in picked if not check(f.number))
+    return SessionChecks(ran=True, passed=passed, regressions=regressions), said
 
 
 def feature_session(
