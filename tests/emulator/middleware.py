@@ -22,6 +22,7 @@ from .errors import GitHubError
 from .faults import PRIMARY_DOCS, SECONDARY_DOCS, SECONDARY_MESSAGE, Fault
 from .reqlog import RequestRecord
 from .routes.html import PAGE_PATH
+from .routes.oauth import PREFIX as OAUTH_WEB_PREFIX
 
 _GIT_PATH = re.compile(r"^/[^/]+/[^/]+\.git(/|$)")
 _FREE_PATHS = ("/rate_limit",)
@@ -59,6 +60,7 @@ class ApiMiddleware:
         if (
             scope["type"] != "http"
             or path.startswith("/_emulator")
+            or path.startswith(OAUTH_WEB_PREFIX)
             or _GIT_PATH.match(path)
             or PAGE_PATH.match(path)
         ):

@@ -28,6 +28,7 @@ from .routes import (
     issue_graph,
     issues,
     labels,
+    oauth,
     pulls,
     repos,
     users,
@@ -73,6 +74,7 @@ def create_app(emu: Emu) -> FastAPI:
         issues.router,
         pulls.router,
         git_http.router,
+        oauth.router,  # github.com's /login/oauth/… (web host, not REST)
         web_pages.router,  # last: its /{owner}/{repo}/... pages never shadow REST
     ):
         app.include_router(router)
