@@ -104,7 +104,13 @@ class AppGitHub:
         """A callable giving a valid installation token (minted once, refreshed when needed)."""
         return self.installation(installation_id).installation_token
 
-    def client(self, installation_id: int, *, for_webhook: bool = False) -> GitHubClient:
+    def client(
+        self,
+        installation_id: int,
+        *,
+        for_webhook: bool = False,
+        seconds_between_writes: float = 1.0,
+    ) -> GitHubClient:
         """A fresh client acting as the installation (close it, or use it in a `with`)."""
         if for_webhook:
             return GitHubClient(
@@ -113,7 +119,19 @@ class AppGitHub:
                 timeout=WEBHOOK_TIMEOUT_S,
                 request_hook=self._hook,
             )
-        return GitHubClient(self.installation(installation_id), request_hook=self._hook)
+        return GitHubClient(
+            self.installation(installation_id),
+            request_hook=self._hook,
+            seconds_between_writes=seconds_between_writes,
+        )
+
+    def client_for(
+        self, repository: str, installation_id: int | None, *, seconds_between_writes: float = 1.0
+    ) -> GitHubClient:
+        """A client acting as the installation on `repository` (looked up when not given)."""
+        if installation_id is None:
+            installation_id = self.installation_id_for(repository)
+        return self.client(installation_id, seconds_between_writes=seconds_between_writes)
 
     def permission(self, installation_id: int, repository: str, login: str) -> str:
         """`login`'s permission on `repository`, remembered for a short while."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -89,9 +90,20 @@ def start_workers(app: FastAPI) -> WorkerPool:
         state.stop,
         engine_gate=state.engine,
         executor=remote_executor(app),
+        github=state.github,
+        metrics=state.metrics,
     )
     state.workers = pool
+    if state.github is not None:  # GET /app once now, not while the first webhook waits
+        threading.Thread(target=_learn_bot_login, args=(state.github,), daemon=True).start()
     return pool
+
+
+def _learn_bot_login(github: AppGitHub) -> None:
+    try:
+        github.bot_login()
+    except Exception as error:  # the first webhook asks again
+        _log.warning("could not read the GitHub App (GET /app): %s", error)
 
 
 def remote_executor(app: FastAPI) -> Executor | None:

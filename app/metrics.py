@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import Feature, SessionRecord
+from runner.events import Result
 from runner.github.types import RequestRecord
 
 _log = logging.getLogger(__name__)
@@ -81,6 +82,10 @@ class Metrics:
     def observe_session(self, github_requests: int) -> None:
         """Record one finished session's GitHub REST calls (from its result)."""
         self.session_github_requests.observe(github_requests)
+
+    def observe_result(self, result: Result) -> None:
+        """A session's `Result` event, as the worker received it."""
+        self.observe_session(result.github_requests)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

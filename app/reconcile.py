@@ -44,7 +44,7 @@ from app.db.models import AgentStatus, Repository, utcnow
 from app.github_app import AppGitHub
 from app.github_sync import PER_PAGE, GitHubSyncError, LabelEvent
 from app.webhooks import replies
-from app.webhooks.handler import PermissionUnknown, check_permission, job_payload
+from app.webhooks.handler import PermissionUnknown, check_permission
 from runner.decide import Action, Decision, Rules, decide
 from runner.github.errors import GitHubError
 
@@ -249,9 +249,6 @@ def reconcile_repository(
                 issue_number=verdict.number,
                 installation_id=installation_id,
                 actor=decision.actor,
-                payload=job_payload(
-                    replace(decision, reason=f"{decision.reason}; found by the reconcile")
-                ),
                 delivery_id=None,
             )
             if job is not None:

@@ -110,6 +110,7 @@ class Result(_Event):
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
+    github_requests: int = 0  # GitHub REST calls the session sent (SessionResult's count)
     stopped: bool = False  # it stopped because its worker told it to (or the server went)
     features_passing: list[int] = []  # feature issues this session labelled passing (#13)
 

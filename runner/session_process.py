@@ -13,7 +13,11 @@ It stops gracefully — commits and pushes the work so far, concludes its check 
 parent dies (`PR_SET_PDEATHSIG`: a session that outlived its worker would race the one that
 takes its job over). Owning the job (lease, outcome, the feature's status) is the worker's job.
 
-Exit status: 0 when it wrote a `Result` or `Failure`, 2 when the order was not valid.
+Everything a session needs is imported before the order is read (`warm_up`), so a process
+started ahead of time (the local executor's warm spare) starts its session at once.
+
+Exit status: 0 when it wrote a `Result` or `Failure` (or stdin closed before any order: a
+spare nobody needed), 2 when the order was not valid.
 """
 
 from __future__ import annotations
@@ -196,6 +200,7 @@ def result_event(result: SessionResult, *, stopped: bool) -> Result:
         input_tokens=result.usage.input_tokens,
         output_tokens=result.usage.output_tokens,
         cost_usd=result.usage.cost_usd,
+        github_requests=result.github_requests,
         stopped=stopped,
         features_passing=list(result.features_passing),
     )
@@ -326,7 +331,9 @@ async def run_order(
         with (
             contextlib.ExitStack() as stack,
             GitHubClient(
-                credentials, seconds_between_writes=order.seconds_between_writes
+                credentials,
+                seconds_between_writes=order.seconds_between_writes,
+                write_burst=order.write_burst,
             ) as github,
         ):
             task = await asyncio.to_thread(
@@ -401,6 +408,16 @@ def private_pipes() -> tuple[IO[str], IO[str]]:
     )
 
 
+def warm_up() -> None:
+    """Import what `run_order` will need (about a second of imports), before the order comes."""
+    import runner.bootstrap
+    import runner.engines.claude
+    import runner.engines.openai
+    import runner.github.client
+    import runner.session
+    import runner.task_loader  # noqa: F401
+
+
 def main(stdin: IO[str] | None = None, stdout: IO[str] | None = None) -> int:
     if stdin is None or stdout is None:
         stdin, stdout = private_pipes()
@@ -411,7 +428,11 @@ def main(stdin: IO[str] | None = None, stdout: IO[str] | None = None) -> int:
         stream=sys.stderr,
     )
     die_with_parent()
+    warm_up()
     first = stdin.readline()
+    if not first:
+        log.info("stdin closed before a work order came: nothing to do")
+        return EXIT_DONE
     try:
         order = WorkOrder.from_line(first)
     except ValueError as error:  # its text may quote the input, secrets and all: not logged

@@ -105,6 +105,7 @@ class WorkOrder(BaseModel):
     github_token: SecretStr  # an installation token for this repository only
     github_token_expires_at: datetime | None = None
     seconds_between_writes: float = Field(default=1.0, ge=0)
+    write_burst: int = Field(default=0, ge=0)  # writes sent at once before the spacing applies
     # Spend caps beyond the session's, with what earlier sessions spent (`runner.spend`).
     budgets: tuple[ScopeBudget, ...] = ()
     # The session's page on the dashboard (AUTOCODER_PUBLIC_URL): its check runs' Details link.

@@ -82,16 +82,18 @@ def enqueue(
     issue_number: int,
     installation_id: int | None,
     actor: str | None,
-    payload: dict[str, Any],
     delivery_id: str | None,
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     pull_number: int | None = None,
     review_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
 ) -> Job | None:
     """Store a job; None when it is dropped: a delivery already enqueued, or a `start`/`retry`
     for an issue that has a queued or running job. A `follow_up` is always stored (it runs after
-    the issue's earlier jobs). The work order's pull request and review are columns (taken
-    from `payload`, the decision as data, when not given). Does not commit."""
+    the issue's earlier jobs). The work order's fields are columns (`kind`, `actor`,
+    `pull_number`, `review_id`); `payload` holds only extras that have no column yet (the
+    decision itself is not stored: old rows may still carry it, nothing reads it).
+    Does not commit."""
     if kind not in KINDS:
         raise QueueError(f"job kind must be one of {KINDS}, got {kind!r}")
     if max_attempts < 1:
@@ -110,11 +112,9 @@ def enqueue(
         issue_number=issue_number,
         installation_id=installation_id,
         actor=actor,
-        payload=dict(payload),
-        pull_number=pull_number
-        if pull_number is not None
-        else _int_or_none(payload, "pull_number"),
-        review_id=review_id if review_id is not None else _int_or_none(payload, "review_id"),
+        payload=dict(payload or {}),
+        pull_number=pull_number,
+        review_id=review_id,
         interruptions=0,
         state="queued",
         attempts=0,
@@ -128,11 +128,6 @@ def enqueue(
     db.add(job)
     db.flush()
     return job
-
-
-def _int_or_none(payload: dict[str, Any], key: str) -> int | None:
-    value = payload.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def active_job(db: Session, repository: str, issue_number: int) -> Job | None:

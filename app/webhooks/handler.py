@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -336,7 +336,8 @@ class DeliveryHandler:
             issue_number=number,
             installation_id=decision.installation_id,
             actor=decision.actor,
-            payload=job_payload(decision),
+            pull_number=decision.pull_number,
+            review_id=decision.review_id,
             delivery_id=delivery_id,
         )
         if job is None:
@@ -350,13 +351,6 @@ class DeliveryHandler:
         detail = f"queued {job.kind} job {job.id}: {decision.reason}"
         text = replies.queued(job.kind, decision.actor, job.id)
         return Outcome("processed", detail, job_id=job.id, replies=reply(text))
-
-
-def job_payload(decision: Decision) -> dict[str, Any]:
-    """What a job carries of its decision (`pull_number`, `review_id`, `comment_id`, `reason`)."""
-    data = asdict(decision)
-    data["action"] = decision.action.value
-    return {k: v for k, v in data.items() if v is not None}
 
 
 def _issue_updated_at(payload: Mapping[str, Any]) -> Any:

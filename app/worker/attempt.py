@@ -82,6 +82,7 @@ class Attempt:
         github_for: Callable[[Job], GitHubClient | None],
         engine_name: str,
         model: str | None,
+        on_result: Callable[[Result], None] = lambda result: None,
         budgets: tuple[ScopeBudget, ...] = (),
     ) -> None:
         self.sessions = sessions
@@ -95,6 +96,7 @@ class Attempt:
         self.stopping = stopping
         self.github_for = github_for
         self.engine_name = engine_name
+        self.on_result = on_result  # the session's result, once (metrics)
         self.model = model
         self.events: list[SessionEvent] = []
         self._stored = 0
@@ -154,6 +156,9 @@ class Attempt:
             last=last, exit_code=code, stopped=stopped, cancel_requested=cancel_requested
         )
         state = self._record(end)
+        if isinstance(last, Result):
+            with contextlib.suppress(Exception):
+                self.on_result(last)
         if not isinstance(last, Result) and stopped is not Stopped.LEASE_LOST:
             self._conclude_open_check_runs(state)
         pull = last.pull_request_url if isinstance(last, Result) else None

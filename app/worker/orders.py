@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.dashboard.links import session_page_url
 from app.queue.models import Job
 from runner.settings import RunnerSettings
 from runner.spend import ScopeBudget
 from runner.work_order import WorkKind, WorkOrder, session_settings
+
+if TYPE_CHECKING:
+    from app.github_app import AppGitHub
 
 TokenSource = Callable[[Job], str]
 """An installation token that can write to the job's repository (raises when none can be had)."""
@@ -56,6 +59,19 @@ def app_tokens(app_id: int | None, private_key: str | None, api_url: str) -> Tok
     return token
 
 
+def app_github_tokens(github: AppGitHub) -> TokenSource:
+    """Installation tokens from the server's own `AppGitHub`: the token the webhook path minted
+    to check the sender's permission is the one the session gets (one mint, not two)."""
+
+    def token(job: Job) -> str:
+        installation = job.installation_id
+        if installation is None:
+            installation = github.installation_id_for(job.repository)
+        return github.token_source(installation)()
+
+    return token
+
+
 class OrderMaker:
     def __init__(
         self,
@@ -63,6 +79,7 @@ class OrderMaker:
         tokens: TokenSource,
         *,
         seconds_between_writes: float = 1.0,
+        write_burst: int = 0,
         public_url: str | None = None,
         refresh_s: float = 20 * 60,
     ) -> None:
@@ -70,6 +87,7 @@ class OrderMaker:
         self.tokens = tokens
         self.public_url = public_url  # AUTOCODER_PUBLIC_URL: check runs link the session page
         self.seconds_between_writes = seconds_between_writes
+        self.write_burst = write_burst
         self.refresh_s = refresh_s
 
     def make(
@@ -96,6 +114,7 @@ class OrderMaker:
             **feature_fields(job),
             github_token=self.tokens(job),  # type: ignore[arg-type]  # pydantic: str → SecretStr
             seconds_between_writes=self.seconds_between_writes,
+            write_burst=self.write_burst,
             budgets=budgets,
             details_url=session_page_url(self.public_url, job.id),
             settings=settings,

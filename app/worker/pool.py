@@ -38,7 +38,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -51,16 +51,19 @@ from app.queue.notify import notify_on_new_jobs
 from app.worker.attempt import Attempt, AttemptConfig
 from app.worker.engine_gate import EngineGate, not_configured_comment
 from app.worker.env import engine_env
-from app.worker.orders import OrderMaker, app_tokens
+from app.worker.orders import OrderMaker, app_github_tokens, app_tokens
 from app.worker.outcome import Backoff, feature_status_after_takeover
-from app.worker.recovery import app_github_factory, close_all_abandoned
+from app.worker.recovery import app_github_clients, app_github_factory, close_all_abandoned
 from app.worker.settings import WorkerSettings
+from runner.events import Result
 from runner.github.client import GitHubClient
 from runner.github.errors import GitHubError
 from runner.spend import Cap, CapScope, ScopeBudget, first_exhausted
 
 if TYPE_CHECKING:  # app.config imports this package's settings
     from app.config import ServeConfig
+    from app.github_app import AppGitHub
+    from app.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +101,15 @@ class PoolConfig:
         )
 
 
+@runtime_checkable
+class KeepsWarmSessions(Protocol):
+    """An executor that keeps a session process started ahead of time (`LocalExecutor`)."""
+
+    def prepare(self, env: Mapping[str, str], log_dir: Path | None) -> None: ...
+
+    def close(self) -> None: ...
+
+
 def new_worker_prefix() -> str:
     """Unique per server start (a restarted server may get the same pid, e.g. in a container:
     it must not be able to renew a lease its dead predecessor held)."""
@@ -119,6 +131,7 @@ class WorkerPool:
         github_for: Callable[[Job], GitHubClient | None] | None = None,
         prefix: str | None = None,
         engine_gate: EngineGate | None = None,
+        on_result: Callable[[Result], None] | None = None,
         caps: Mapping[CapScope, Cap] | None = None,
     ) -> None:
         self.sessions = sessions
@@ -133,6 +146,7 @@ class WorkerPool:
         self.github_for = github_for or (lambda job: None)
         self.prefix = prefix or new_worker_prefix()
         self.engine_gate = engine_gate
+        self.on_result = on_result or (lambda result: None)  # each session's result (metrics)
         self.running: dict[int, SessionHandle] = {}
         self._wake = threading.Event()
         self._lock = threading.Lock()
@@ -142,6 +156,8 @@ class WorkerPool:
     # -- life cycle ------------------------------------------------------------------------------
 
     def start(self) -> WorkerPool:
+        if isinstance(self.executor, KeepsWarmSessions):
+            self.executor.prepare(self.env, self.config.log_dir)
         for index in range(self.config.concurrency):
             worker_id = f"{self.prefix}/{index}"
             thread = threading.Thread(
@@ -173,6 +189,8 @@ class WorkerPool:
         for thread in self._threads:
             thread.join(timeout=max(deadline - time.monotonic(), 0.1))
         alive = [t.name for t in self._threads if t.is_alive()]
+        if isinstance(self.executor, KeepsWarmSessions):
+            self.executor.close()
         if alive:
             log.warning("worker threads still running after %.0fs: %s", timeout, alive)
 
@@ -261,6 +279,7 @@ class WorkerPool:
             github_for=self.github_for,
             engine_name=self.engine_name,
             model=self.model,
+            on_result=self.on_result,
             budgets=budgets,
         )
 
@@ -387,7 +406,7 @@ def make_executor(name: str, knobs: WorkerSettings, database_url: str) -> Execut
         return kubernetes_executor(knobs)
     from app.executors.local import LocalExecutor
 
-    return LocalExecutor()
+    return LocalExecutor(spare=True)
 
 
 def start_workers(
@@ -397,10 +416,14 @@ def start_workers(
     *,
     engine_gate: EngineGate | None = None,
     executor: Executor | None = None,
+    github: AppGitHub | None = None,
+    metrics: Metrics | None = None,
 ) -> WorkerPool:
     """Start the pool for `autocoder serve` with the server's whole configuration (App,
     worker and runner settings, and the environment sessions get); `pool.stop(timeout)`
-    stops it."""
+    stops it. `github`: the server's own App handle — its installation tokens (already minted
+    by the webhook path's permission check) are the sessions' tokens; `metrics`: where each
+    session's GitHub REST calls are counted."""
     knobs = config.worker
     database_url = database_url_of(config.app.database_url, session_factory)
     pool_config = PoolConfig.from_settings(
@@ -412,11 +435,21 @@ def start_workers(
         from app.executors.docker import container_settings
 
         runner_settings = container_settings(runner_settings)
+    between_writes = knobs.github_seconds_between_writes
+    if github is not None:
+        tokens = app_github_tokens(github)
+        github_for: Callable[[Job], GitHubClient | None] = app_github_clients(
+            github, seconds_between_writes=between_writes
+        )
+    else:
+        tokens = app_tokens(app.github_app_id, app.private_key_pem(), app.github_api_url)
+        github_for = app_github_factory(app, seconds_between_writes=between_writes)
     orders = OrderMaker(
         runner_settings,
-        app_tokens(app.github_app_id, app.private_key_pem(), app.github_api_url),
+        tokens,
         public_url=app.public_url,
-        seconds_between_writes=knobs.github_seconds_between_writes,
+        seconds_between_writes=between_writes,
+        write_burst=knobs.github_write_burst,
     )
     pool = WorkerPool(
         session_factory,
@@ -425,13 +458,12 @@ def start_workers(
         orders,
         env=engine_env(config.environ),
         stop_event=stop_event,
-        github_for=app_github_factory(
-            app, seconds_between_writes=knobs.github_seconds_between_writes
-        ),
+        github_for=github_for,
         engine_gate=engine_gate,
         caps=app.spend_caps(),
         engine_name=config.runner.engine,
         model=config.runner.model,
+        on_result=metrics.observe_result if metrics is not None else None,
     )
     pool.unhook = notify_on_new_jobs(session_factory, pool.notify)
     log.info("session logs go to %s", pool_config.log_dir or "nowhere (no log directory)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -20,6 +21,9 @@ from app.settings import AppSettings
 from runner.github.client import GitHubClient
 from runner.github.errors import GitHubError, GitHubNotFoundError
 from runner.reporting.reporter import ACTIONS_DONE, CHECK_RUN_NAME
+
+if TYPE_CHECKING:
+    from app.github_app import AppGitHub
 
 log = logging.getLogger(__name__)
 
@@ -135,5 +139,18 @@ def app_github_factory(
         else:
             credentials = app.for_repo(job.repository)
         return GitHubClient(credentials, seconds_between_writes=seconds_between_writes)
+
+    return github_for
+
+
+def app_github_clients(
+    github: AppGitHub, *, seconds_between_writes: float
+) -> Callable[[Job], GitHubClient | None]:
+    """GitHub clients for a job from the server's own `AppGitHub` (its tokens, already minted)."""
+
+    def github_for(job: Job) -> GitHubClient | None:
+        return github.client_for(
+            job.repository, job.installation_id, seconds_between_writes=seconds_between_writes
+        )
 
     return github_for

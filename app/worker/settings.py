@@ -27,6 +27,12 @@ class WorkerSettings(BaseSettings):
     stop_grace_seconds: float = Field(default=15.0, ge=0)
     session_log_dir: Path | None = None
     github_seconds_between_writes: float = Field(default=1.0, ge=0)
+    github_write_burst: int = Field(
+        default=8,
+        ge=0,
+        description="writes a session may send at once before seconds_between_writes spaces "
+        "them (a short session's few writes are not delayed; a long run is still paced)",
+    )
 
     container_engine: str = Field(
         default="docker",

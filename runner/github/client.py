@@ -98,6 +98,7 @@ class GitHubClient:
         *,
         base_url: str | None = None,
         seconds_between_writes: float = 1.0,
+        write_burst: int = 0,
         retry: RetryPolicy | None = None,
         request_hook: RequestHook | None = None,
         timeout: float = 30,
@@ -115,6 +116,7 @@ class GitHubClient:
             retry=self._retry,
             request_hook=request_hook,
             seconds_between_writes=seconds_between_writes,
+            write_burst=write_burst,
             timeout=timeout,
             user_agent=user_agent,
         )

@@ -91,6 +91,7 @@ class GitHubHTTP:
         retry: RetryPolicy | None = None,
         request_hook: RequestHook | None = None,
         seconds_between_writes: float = 0.0,
+        write_burst: int = 0,
         timeout: float = 30.0,
         user_agent: str = "autocoder",
         transport: httpx.BaseTransport | None = None,
@@ -108,6 +109,8 @@ class GitHubHTTP:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._last_write: float | None = None
+        self._write_burst = write_burst
+        self._write_credit = float(write_burst)  # writes that may go now without waiting
         self.requests_sent = 0
         self._http = httpx.Client(
             timeout=timeout,
@@ -227,15 +230,22 @@ class GitHubHTTP:
 
     def _space_write(self, method: str) -> None:
         """At least `seconds_between_writes` between mutating requests (GitHub's advice
-        against secondary limits)."""
+        against secondary limits), after a first burst of `write_burst` writes that go at once;
+        the burst is earned back at the same pace (a token bucket)."""
         if method not in MUTATING or not self._between_writes:
             return
         with self._lock:
             now = time.monotonic()
             if self._last_write is not None:
-                due = self._last_write + self._between_writes
-                if now < due:
-                    self._sleep(due - now)
+                earned = (now - self._last_write) / self._between_writes - 1
+                credit = min(self._write_credit + max(earned, 0.0), float(self._write_burst))
+                if credit >= 1:
+                    self._write_credit = credit - 1
+                else:
+                    self._write_credit = 0.0
+                    due = self._last_write + self._between_writes
+                    if now < due:
+                        self._sleep(due - now)
             self._last_write = time.monotonic()
 
     def _pause(self, operation: str, attempt: int, why: str, wait: float) -> None:

@@ -2,7 +2,8 @@
 lines on stdout, control lines after), for worker and executor tests that need real processes
 but no GitHub. Its behaviour is its one argument, JSON `{"fake": ...}`:
 
-- `succeed`: a `success` result (after `seconds`);  `fail`: a permanent `Failure`;
+- `succeed`: a `success` result (after `seconds`, reporting `github_requests` REST calls);
+- `fail`: a permanent `Failure`;
 - `crash`: exit 7 without a result;
 - `wait_cancel`: wait for a `Stop` line, then a `cancelled` result;
 - `hang`: start a grandchild (`sleep`), write both pids to `pids`, ignore SIGTERM, never end;
@@ -46,7 +47,8 @@ def behave(order: WorkOrder, plan: dict[str, Any]) -> int:
         return behave(order, {**plan, "fake": plan.get("then", "crash")})
     if behaviour == "succeed":
         time.sleep(float(plan.get("seconds", 0)))
-        emit(Result(conclusion="success", summary="done"))
+        requests = int(plan.get("github_requests", 0))
+        emit(Result(conclusion="success", summary="done", github_requests=requests))
     elif behaviour == "fail":
         emit(Failure(error="permanent", transient=False))
     elif behaviour == "crash":

@@ -32,6 +32,7 @@ def add_job(
     delivery_id: str | None = None,
     payload: dict[str, Any] | None = None,
     max_attempts: int = 3,
+    pull_number: int | None = None,
 ) -> Job | None:
     job = store.enqueue(
         db,
@@ -41,6 +42,7 @@ def add_job(
         installation_id=installation_id,
         actor="mona",
         payload=payload or {},
+        pull_number=pull_number,
         delivery_id=delivery_id,
         max_attempts=max_attempts,
     )

@@ -39,13 +39,13 @@ def test_one_active_session_per_issue_and_one_job_per_delivery(database_url: str
         assert add_job(db, 7, delivery_id="d-2") is None, "a start while one is queued: dropped"
         assert add_job(db, 7, kind="retry", delivery_id="d-3") is None
         assert add_job(db, 8, delivery_id="d-1") is None, "the same delivery twice: one job"
-        review = add_job(db, 7, kind="follow_up", delivery_id="d-4", payload={"pull_number": 9})
+        review = add_job(db, 7, kind="follow_up", delivery_id="d-4", pull_number=9)
         assert review is not None, "a review while a session is queued: queued behind it"
 
         claimed = store.claim_next(db, "w1", lease_s=30, max_per_installation=None)
         assert claimed is not None and claimed.id == first.id
         assert add_job(db, 7, delivery_id="d-5") is None, "a start while one runs: dropped"
-        another = add_job(db, 7, kind="follow_up", delivery_id="d-6", payload={"pull_number": 9})
+        another = add_job(db, 7, kind="follow_up", delivery_id="d-6", pull_number=9)
         assert another is not None, "reviews are not lost"
         assert store.active_job(db, REPO, 7).id == first.id  # type: ignore[union-attr]
 
@@ -261,7 +261,7 @@ def test_cancel_queued_and_running(database_url: str) -> None:
         running = add_job(db, 1)
         assert running is not None
         store.claim_next(db, "w", lease_s=30, max_per_installation=None)
-        queued = add_job(db, 1, kind="follow_up", payload={"pull_number": 5})
+        queued = add_job(db, 1, kind="follow_up", pull_number=5)
         assert queued is not None
         assert store.cancel_active(db, REPO, 1, "issue closed") == 2
         db.commit()
