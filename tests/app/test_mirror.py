@@ -59,6 +59,6 @@ def test_registry_issues_and_sessions(database_url: str) -> None:
         assert latest is not None and latest.conclusion == "success" and latest.turns == 2
         assert "two" in latest.log
         assert mirror.has_sessions(db, "octo/renamed", 1)
-        feature = mirror.get_feature(db, "octo/renamed", 1)
-        assert feature is not None and feature.agent_status == AgentStatus.PR_OPEN.value
+        after = mirror.get_feature(db, "octo/renamed", 1)
+        assert after is not None and after.agent_status == AgentStatus.PR_OPEN.value
     database.dispose()
