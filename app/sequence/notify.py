@@ -44,8 +44,16 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def _retryable(status: int) -> bool:
+def retryable(status: int) -> bool:
+    """Whether an answer with this status is worth another try (the receiver's trouble, or
+    too many requests); any other 4xx is final."""
     return status >= 500 or status == 429
+
+
+def backoff_schedule(attempts: int, backoff_s: float) -> list[float]:
+    """The pauses between `attempts` tries: `backoff_s`, doubling each time (one fewer pause
+    than tries)."""
+    return [backoff_s * 2**n for n in range(max(attempts, 1) - 1)]
 
 
 class Notifier:
@@ -102,6 +110,7 @@ class Notifier:
         headers = {"Content-Type": "application/json", "User-Agent": "autocoder"}
         if self._secret:
             headers[SIGNATURE_HEADER] = signature(self._secret, body)
+        pauses = backoff_schedule(self._attempts, self._backoff_s)
         for attempt in range(1, self._attempts + 1):
             try:
                 status = client.post(self._url, content=body, headers=headers).status_code
@@ -110,12 +119,12 @@ class Notifier:
             else:
                 if status < 300:
                     return True
-                if not _retryable(status):
+                if not retryable(status):
                     log.warning("progress notification refused (HTTP %s); not retried", status)
                     return False
                 problem = f"HTTP {status}"
             if attempt < self._attempts:
-                delay = self._backoff_s * 2 ** (attempt - 1)
+                delay = pauses[attempt - 1]
                 log.info("progress notification failed (%s); again in %.1fs", problem, delay)
                 self._sleep(delay)
         log.warning("progress notification given up after %s attempts", self._attempts)
