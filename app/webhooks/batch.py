@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Engine, Table, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import mirror
@@ -38,6 +38,7 @@ from app.webhooks.handler import (
     DeliveryHandler,
     Outcome,
 )
+from app.webhooks.raw_write import Together, write_raw
 from runner.decide import Action, Decision
 
 _log = logging.getLogger(__name__)
@@ -149,6 +150,45 @@ def _issue_copy(issue: Mapping[str, Any]) -> tuple[Any, ...]:
     return tuple(repr(issue.get(name)) for name in fields)
 
 
+def _newest(copies: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The copy of an issue that wins when applied in order (the last of the newest), or None
+    when one has no `updated_at`."""
+    times = [mirror.parse_time(copy.get("updated_at")) for copy in copies]
+    if any(time is None for time in times):
+        return None
+    newest = max(t for t in times if t is not None)
+    return [c for c, t in zip(copies, times, strict=True) if t == newest][-1]
+
+
+def _memo_keys(items: Sequence[Verified]) -> list[tuple[tuple[Any, ...], tuple[Any, ...]]] | None:
+    """What `_mirror_group` would write for `items`, as memo keys and copies (None: not all of
+    it can be remembered)."""
+    keys: list[tuple[tuple[Any, ...], tuple[Any, ...]]] = []
+    issues: dict[tuple[str, int], list[Mapping[str, Any]]] = {}
+    for item in items:
+        decision = item.decision
+        assert decision is not None
+        if item.event in ("sub_issues", "issue_dependencies"):
+            return None  # the issue graph is written the ORM way (issue #13)
+        repo = item.payload.get("repository")
+        if isinstance(repo, Mapping) and item.event != "installation":
+            name = repo.get("full_name")
+            if not isinstance(name, str):
+                return None
+            copy = (repo.get("id"), repo.get("private"), decision.installation_id)
+            keys.append((("repo", name), copy))
+        if item.event in MIRRORED_EVENTS and decision.repository:
+            issue = item.payload.get("issue")
+            if isinstance(issue, Mapping) and isinstance(issue.get("number"), int):
+                issues.setdefault((decision.repository, issue["number"]), []).append(issue)
+    for (repository, number), copies in issues.items():
+        winner = _newest(copies)
+        if winner is None:
+            return None
+        keys.append((("issue", repository, number), _issue_copy(winner)))
+    return keys
+
+
 def _mirror_group(db: Session, items: Sequence[Verified], memo: MirrorMemo) -> None:
     """`DeliveryHandler._mirror` for each item, in order, with the same end state, but each
     repository written once per distinct copy and each issue once (its newest copy)."""
@@ -173,13 +213,11 @@ def _mirror_group(db: Session, items: Sequence[Verified], memo: MirrorMemo) -> N
 
             relations.apply_event(db, decision.repository, item.event, item.payload)
     for (repository, number), copies in issues.items():
-        times = [mirror.parse_time(copy.get("updated_at")) for copy in copies]
-        if any(time is None for time in times):  # no order to go by: one by one
+        winner = _newest(copies)
+        if winner is None:  # no order to go by: one by one
             for each in copies:
                 mirror.upsert_issue(db, repository, each)
             continue
-        newest = max(t for t in times if t is not None)
-        winner = [c for c, t in zip(copies, times, strict=True) if t == newest][-1]
         key, seen = ("issue", repository, number), _issue_copy(winner)
         if not memo.fresh(key, seen):
             mirror.upsert_issue(db, repository, winner)
@@ -269,14 +307,38 @@ def _turn(lock_file: Path | None) -> Iterator[None]:
 
 
 def group_writer(
-    sessions: sessionmaker[Session], handler: DeliveryHandler, lock_file: Path | None = None
+    sessions: sessionmaker[Session],
+    handler: DeliveryHandler,
+    lock_file: Path | None = None,
+    sqlite: Engine | None = None,
 ) -> Callable[[Sequence[Verified]], list[Result]]:
     """The `apply` of a `GroupCommit`: the group in one transaction, else one by one.
-    `lock_file`: beside a SQLite database, so that processes write one group at a time."""
+    `lock_file`: beside a SQLite database, so that processes write one group at a time.
+    `sqlite`: that database's engine, for groups that need no ORM (`raw_write`)."""
 
     memo = MirrorMemo()
 
+    def raw(items: Sequence[Verified]) -> list[Result] | None:
+        together: list[Together] = []
+        for item in items:
+            decision = item.decision
+            if item.failure is not None or decision is None or decision.action not in _TOGETHER:
+                return None
+            together.append((item.delivery_id, item.event, _action_of(item.payload), decision))
+        keys = _memo_keys(items)
+        if sqlite is None or keys is None or not all(memo.fresh(k, c) for k, c in keys):
+            return None
+        try:
+            with _turn(lock_file):
+                return list(write_raw(sqlite, together))
+        except Exception:
+            _log.warning("a group could not be written directly; through the ORM", exc_info=True)
+            return None
+
     def apply(items: Sequence[Verified]) -> list[Result]:
+        done = raw(items)
+        if done is not None:
+            return done
         try:
             with _turn(lock_file), sessions() as db, db.begin():
                 results = write_together(db, handler, items, memo)
