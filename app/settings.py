@@ -110,6 +110,26 @@ class AppSettings(BaseSettings):
     dashboard_password: SecretStr | None = Field(
         default=None, description="password for HTTP basic sign-in (at least 12 characters)"
     )
+    # Sign-in through GitHub (the App's OAuth credentials, "Client ID" and a client secret
+    # from the App's settings page; its callback URL: {public url}/auth/callback).
+    github_client_id: str | None = Field(
+        default=None,
+        description="the GitHub App's client ID: with remote access on, people sign in to the "
+        "dashboard through GitHub and see only repositories they can write to",
+    )
+    github_client_secret: SecretStr | None = Field(
+        default=None, description="a client secret of the GitHub App (for that sign-in)"
+    )
+    github_web_url: str | None = Field(
+        default=None,
+        description="GitHub's web address for sign-in (https://github.com; GHES: its host); "
+        "unset: derived from AUTOCODER_GITHUB_API_URL",
+    )
+    dashboard_session_secret: SecretStr | None = Field(
+        default=None,
+        description="signs sign-in cookies (at least 32 characters; the same on every "
+        "replica); unset: a random one per start, which signs everybody out on restart",
+    )
     # Spend caps across sessions (runner.spend; the session's own: AUTOCODER_MAX_COST_USD and
     # AUTOCODER_MAX_TOKENS). None: no cap. A repository's .github/autocoder.yml may lower them.
     max_cost_usd_per_issue: float | None = Field(
@@ -205,13 +225,36 @@ class AppSettings(BaseSettings):
     def _remote_needs_sign_in(self) -> AppSettings:
         if self.dashboard_password is not None and len(self.dashboard_password) < 12:
             raise ValueError("AUTOCODER_DASHBOARD_PASSWORD must be at least 12 characters long")
-        if self.allow_remote and (not self.dashboard_user or self.dashboard_password is None):
+        if (self.github_client_id is None) != (self.github_client_secret is None):
+            raise ValueError(
+                "sign-in through GitHub needs both AUTOCODER_GITHUB_CLIENT_ID and "
+                "AUTOCODER_GITHUB_CLIENT_SECRET (the GitHub App's OAuth credentials)"
+            )
+        secret = self.dashboard_session_secret
+        if secret is not None and len(secret) < 32:
+            raise ValueError("AUTOCODER_DASHBOARD_SESSION_SECRET must be at least 32 characters")
+        basic = bool(self.dashboard_user) and self.dashboard_password is not None
+        if self.allow_remote and not basic and not self.github_oauth_enabled():
             raise ValueError(
                 "AUTOCODER_ALLOW_REMOTE=1 needs sign-in: set AUTOCODER_DASHBOARD_USER and "
-                "AUTOCODER_DASHBOARD_PASSWORD (and serve it behind HTTPS), or leave remote "
-                "access off to use the dashboard from this machine only"
+                "AUTOCODER_DASHBOARD_PASSWORD, or AUTOCODER_GITHUB_CLIENT_ID and "
+                "AUTOCODER_GITHUB_CLIENT_SECRET for sign-in through GitHub (and serve it behind "
+                "HTTPS), or leave remote access off to use the dashboard from this machine only"
             )
         return self
+
+    def github_oauth_enabled(self) -> bool:
+        return self.github_client_id is not None and self.github_client_secret is not None
+
+    def github_web(self) -> str:
+        """GitHub's web address: github.com for api.github.com, the host of a GHES API URL
+        (`…/api/v3`), and the API URL itself otherwise (the test emulator serves both)."""
+        if self.github_web_url:
+            return self.github_web_url.rstrip("/")
+        api = self.github_api_url
+        if api == "https://api.github.com":
+            return "https://github.com"
+        return api.removesuffix("/api/v3")
 
     @model_validator(mode="after")
     def _actions_needs_url(self) -> AppSettings:

@@ -4,8 +4,11 @@ around the whole App; the webhook route is answered before it and checks its own
 - Remote access off (the default): only requests from this machine are served — a loopback
   client, no proxy's forwarding header, and a loopback `Host` (so a web page whose name resolves
   to 127.0.0.1 cannot read it: DNS rebinding). Everything else gets 403 saying what to set.
-- `AUTOCODER_ALLOW_REMOTE=1`: every request needs HTTP basic sign-in with the configured user
-  and password (compared in constant time); credentials in a query string are refused.
+- `AUTOCODER_ALLOW_REMOTE=1`: every request needs sign-in — HTTP basic with the configured user
+  and password (compared in constant time; the operator), or, with the App's OAuth client id and
+  secret set, a session cookie from signing in through GitHub (`oauth.py`; a page asked for
+  without one is redirected there). A person signed in through GitHub is a `GitHubLogin` and only
+  reaches repositories they can write to (`gate.py`). Credentials in a query string are refused.
 - Either way, a request that changes state (anything but GET/HEAD/OPTIONS) needs the page's CSRF
   token in `X-CSRF-Token` and an `Origin` of this same site.
 
@@ -24,9 +27,13 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.dashboard.gate import Gate
+from app.dashboard.oauth import LOGIN_PATH, GitHubOAuth
 
 LOCAL_PRINCIPAL = "local"
 CSRF_HEADER = "x-csrf-token"
@@ -36,6 +43,10 @@ CREDENTIAL_PARAMS = frozenset(
     {"password", "passwd", "pass", "token", "access_token", "api_key", "apikey", "secret", "auth"}
 )
 REALM = 'Basic realm="autocoder", charset="UTF-8"'
+
+
+class GitHubLogin(str):
+    """A principal signed in through GitHub (their login): gated per repository."""
 
 
 @dataclass(frozen=True)
@@ -56,13 +67,16 @@ class Access:
     exempt_paths: frozenset[str] = frozenset()
     exempt_prefixes: tuple[str, ...] = ()  # routes with their own bearer tokens
     csrf_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    oauth: GitHubOAuth | None = None  # sign-in through GitHub, beside basic auth
 
     def __post_init__(self) -> None:
-        if self.allow_remote and (not self.user or not self.password):
-            raise ValueError("remote access needs a dashboard user and password")
+        basic = bool(self.user and self.password)
+        if self.allow_remote and not basic and self.oauth is None:
+            raise ValueError("remote access needs a dashboard user and password, or GitHub OAuth")
 
     def csrf_token(self, principal: str) -> str:
-        return hmac.new(self.csrf_key, f"csrf:{principal}".encode(), hashlib.sha256).hexdigest()
+        subject = f"github:{principal}" if isinstance(principal, GitHubLogin) else principal
+        return hmac.new(self.csrf_key, f"csrf:{subject}".encode(), hashlib.sha256).hexdigest()
 
     def check(
         self,
@@ -76,9 +90,12 @@ class Access:
         if _credentials_in(query):
             return Refusal(400, "credentials never go in a URL; sign in with HTTP basic auth")
         if self.allow_remote:
-            principal = self._signed_in(headers.get("authorization", ""))
+            principal: str | None = self._signed_in(headers.get("authorization", ""))
+            if principal is None and self.oauth is not None:
+                login = self.oauth.session_login(headers.get("cookie", ""))
+                principal = GitHubLogin(login) if login is not None else None
             if principal is None:
-                return Refusal(401, "sign in to use autocoder", (("www-authenticate", REALM),))
+                return self._sign_in_please()
         else:
             problem = _not_local(client_host, headers)
             if problem is not None:
@@ -94,6 +111,11 @@ class Access:
             if problem is not None:
                 return Refusal(403, problem)
         return principal
+
+    def _sign_in_please(self) -> Refusal:
+        challenge = (("www-authenticate", REALM),) if self.user and self.password else ()
+        where = f" (through GitHub: {LOGIN_PATH})" if self.oauth is not None else ""
+        return Refusal(401, f"sign in to use autocoder{where}", challenge)
 
     def _signed_in(self, authorization: str) -> str | None:
         scheme, _, encoded = authorization.partition(" ")
@@ -179,15 +201,40 @@ class AccessMiddleware:
             headers=_headers(scope.get("headers", [])),
             query=scope.get("query_string", b"").decode("latin-1"),
         )
+        if isinstance(verdict, GitHubLogin):
+            verdict = await _gated(scope, verdict)
         if isinstance(verdict, Refusal):
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
                 return
-            await _refuse(send, verdict)
+            await _refuse(send, _to_sign_in(scope, verdict, self.access))
             return
         state: dict[str, Any] = scope.setdefault("state", {})
         state["principal"] = verdict
         await self.app(scope, receive, send)
+
+
+async def _gated(scope: Scope, login: GitHubLogin) -> GitHubLogin | Refusal:
+    """`login`, if the path is about a repository they can write to (or about none)."""
+    app_state = getattr(scope["app"].state, "autocoder", None)
+    if app_state is None:
+        return Refusal(503, "autocoder is not ready to check GitHub permissions")
+    gate = Gate(app_state.database.sessions, app_state.github)
+    problem = await run_in_threadpool(gate.refusal, str(login), scope["path"])
+    return login if problem is None else Refusal(403, problem)
+
+
+def _to_sign_in(scope: Scope, refusal: Refusal, access: Access) -> Refusal:
+    """A page asked for by a browser without sign-in goes to GitHub's sign-in instead."""
+    if refusal.status != 401 or access.oauth is None or scope.get("method") != "GET":
+        return refusal
+    accept = _headers(scope.get("headers", [])).get("accept", "")
+    if "text/html" not in accept:
+        return refusal
+    target = scope["path"]
+    query = urlencode({"next": target}) if target != "/" else ""
+    location = f"{LOGIN_PATH}?{query}" if query else LOGIN_PATH
+    return Refusal(303, "sign in through GitHub", (("location", location),))
 
 
 async def _refuse(send: Send, refusal: Refusal) -> None:

@@ -4,6 +4,7 @@ plain dataclasses and dicts, so nothing lazy escapes the session."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -43,6 +44,18 @@ def installations(db: Session) -> list[dict[str, Any]]:
             {"id": installation_id, "account": None, "active": True, "repositories": names}
         )
     return result
+
+
+def only_repositories(
+    found: list[dict[str, Any]], allowed: Callable[[str], bool]
+) -> list[dict[str, Any]]:
+    """`installations()` narrowed to the allowed repositories, without installations left empty."""
+    narrowed = []
+    for inst in found:
+        names = [name for name in inst["repositories"] if allowed(name)]
+        if names:
+            narrowed.append({**inst, "repositories": names})
+    return narrowed
 
 
 def repository(db: Session, full_name: str) -> Repository | None:

@@ -11,7 +11,8 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.dashboard import actions, feed, pages, queries
-from app.dashboard.access import LOCAL_PRINCIPAL, Access
+from app.dashboard.access import LOCAL_PRINCIPAL, Access, GitHubLogin
+from app.dashboard.gate import Gate
 from app.dashboard.stream import StreamTiming, job_stream
 from app.state import State
 
@@ -78,9 +79,14 @@ def session_page(request: Request, job_id: int, state: State) -> HTMLResponse:
 
 
 @router.get("/api/dashboard/installations")
-def list_installations(state: State) -> dict[str, Any]:
+def list_installations(request: Request, state: State) -> dict[str, Any]:
     with state.database.sessions() as db:
-        return {"installations": queries.installations(db)}
+        found = queries.installations(db)
+    principal = _principal(request)
+    if isinstance(principal, GitHubLogin):  # only the repositories they can write to
+        gate = Gate(state.database.sessions, state.github)
+        found = queries.only_repositories(found, lambda name: gate.can_write(principal, name))
+    return {"installations": found}
 
 
 @router.get("/api/dashboard/repos/{owner}/{repo}/board")
