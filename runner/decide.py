@@ -207,6 +207,11 @@ def _sequence_label(action: str, label: object, base: Decision, number: object) 
     )
 
 
+def _label_names(issue: Mapping[str, Any]) -> set[str]:
+    labels = issue.get("labels") or []
+    return {str(label.get("name")) for label in labels if isinstance(label, Mapping)}
+
+
 def _not_the_trigger(label: object, rules: Rules) -> str:
     if not isinstance(label, str) or not label:
         return f"the event names no label (the trigger label is {rules.trigger_label!r})"
@@ -243,6 +248,13 @@ def _issue_comment(
                 reason=f"@{base.actor} asked for another pass on #{number}",
                 needs_write=True,
             )
+    elif command is Action.RETRY and SPEC_LABEL in _label_names(issue):
+        return replace(  # a spec's session is its initializer (issue #13)
+            base,
+            action=Action.INITIALIZE,
+            reason=f"@{base.actor} asked for #{base.issue_number}'s initializer again",
+            needs_write=True,
+        )
     return replace(
         base,
         action=command,
