@@ -153,6 +153,12 @@ async def _run(
 
     auth = GitAuth(deps.git_token())
     mirror = await asyncio.to_thread(deps.mirrors.update, repo.clone_url, auth)
+    if task.base_branch:  # a stacked base merged and deleted: the default branch (issue #13)
+        from runner.features.base import start_branch
+
+        base_branch = await asyncio.to_thread(
+            start_branch, mirror, task.base_branch, repo.default_branch
+        )
     branch, pull = await asyncio.to_thread(_choose_branch, task, deps, mirror)
     plan, stale_heads = await asyncio.to_thread(
         plan_for_branch, mirror, base_branch, branch, deps.identity, pull is not None, interrupted
