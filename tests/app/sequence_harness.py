@@ -104,6 +104,7 @@ def serve_env(
         "AUTOCODER_DATABASE_URL": f"sqlite:///{tmp_path / 'serve' / 'autocoder.db'}",
         "AUTOCODER_RECONCILE_INTERVAL": "0",
         "AUTOCODER_POLL_SECONDS": "0.2",
+        "AUTOCODER_WORK_DIR": str(tmp_path / "work"),  # not /tmp/autocoder-work, shared
         **(
             {"AUTOCODER_NOTIFY_URL": notify_url, "AUTOCODER_NOTIFY_SECRET": SECRET}
             if notify_url
