@@ -32,6 +32,7 @@ class Action(enum.StrEnum):
     SEQUENCE = "sequence"  # run a spec's features one after another (issue #13)
     PAUSE = "pause"  # stop a spec's sequence after the current session
     RESUME = "resume"  # go on with a paused sequence
+    MERGED = "merged"  # autocoder's pull request for a feature was merged (issue #13)
     STATUS = "status"  # answer with the issue's status
     HELP = "help"  # an `/autocoder` command it does not know: answer with the list, run nothing
     MIRROR = "mirror"  # keep the issue mirror current, nothing to run
@@ -314,6 +315,25 @@ def _pull_request_review_comment(
     )
 
 
+def _pull_request(
+    action: str, payload: Mapping[str, Any], rules: Rules, base: Decision
+) -> Decision:
+    """autocoder's pull request merged: a spec's sequence may wait for it (issue #13)."""
+    pull = payload.get("pull_request") or {}
+    if action != "closed" or not pull.get("merged"):
+        return replace(base, reason=f"pull request {action or 'event'}: nothing to do")
+    linked = issue_of_pull_request(pull.get("body"))
+    if linked is None:
+        return replace(base, reason="a pull request autocoder did not open")
+    return replace(
+        base,
+        action=Action.MERGED,
+        issue_number=linked,
+        pull_number=pull.get("number"),
+        reason=f"pull request #{pull.get('number')} for #{linked} was merged",
+    )
+
+
 def _check_run(action: str, payload: Mapping[str, Any], rules: Rules, base: Decision) -> Decision:
     run = payload.get("check_run") or {}
     app = run.get("app") or {}
@@ -374,6 +394,7 @@ _Handler = Callable[[str, Mapping[str, Any], Rules, Decision], Decision]
 _HANDLERS: dict[str, _Handler] = {
     "issues": _issues,
     "issue_comment": _issue_comment,
+    "pull_request": _pull_request,
     "pull_request_review": _pull_request_review,
     "pull_request_review_comment": _pull_request_review_comment,
     "check_run": _check_run,

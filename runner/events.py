@@ -113,6 +113,7 @@ class Result(_Event):
     github_requests: int = 0  # GitHub REST calls the session sent (SessionResult's count)
     stopped: bool = False  # it stopped because its worker told it to (or the server went)
     features_passing: list[int] = []  # feature issues this session labelled passing (#13)
+    sequence: str | None = None  # a spec/feature session: `.github/autocoder.yml` sequence
 
 
 class Failure(_Event):

@@ -7,6 +7,8 @@ test_command: pytest -q
 instructions: |
   Keep the public API stable.
 network: false                            # sandbox network (default: off)
+sequence: merged                          # a spec's features: each waits for the one before
+                                          # to be merged (default: stacked on its branch)
 max_turns: 60                             # optional: lower the session limits
 max_cost_usd: 5
 max_tokens: 2000000                       # input + output tokens of one session
@@ -57,6 +59,7 @@ class RepoConfig:
     test_command: str | None = None
     instructions: str | None = None
     network: bool = False
+    sequence: str = "stacked"  # a spec's features: "stacked" branches, or "merged" one by one
     max_turns: int | None = None
     max_cost_usd: float | None = None
     timeout_minutes: float | None = None
@@ -173,6 +176,15 @@ def _optional_text(what: str) -> Callable[[Any, str], str | None]:
     return check
 
 
+def _sequence(value: Any, where: str) -> str:
+    if value not in ("stacked", "merged"):
+        raise RepoConfigError(
+            f"{where}: `sequence` must be 'stacked' (each feature's branch builds on the one "
+            f"before) or 'merged' (each waits for the one before to be merged), not {value!r}"
+        )
+    return str(value)
+
+
 def _network(value: Any, where: str) -> bool:
     if not isinstance(value, bool):
         raise RepoConfigError(f"{where}: `network` must be true or false")
@@ -207,6 +219,7 @@ _FIELDS: dict[str, Callable[[Any, str], Any]] = {
     "test_command": _optional_text("test_command"),
     "instructions": _optional_text("instructions"),
     "network": _network,
+    "sequence": _sequence,
     "max_turns": _positive_int("max_turns"),
     "max_cost_usd": _positive_number("max_cost_usd"),
     "timeout_minutes": _positive_number("timeout_minutes"),

@@ -97,6 +97,7 @@ class _Outcome:
     sandbox: str = ""
     delivered: bool = False  # an interrupted session's finished work, delivered without a model
     features_passing: tuple[int, ...] = ()  # labelled passing at its end (issue #13)
+    sequence: str | None = None  # `.github/autocoder.yml` sequence: (issue #13)
     limit: str | None = None  # the limit that ended it (a cap, a stall, a loop), named
 
 
@@ -443,6 +444,7 @@ def _end_features(
         config.test_command, run, engine_ok=outcome.conclusion is Conclusion.SUCCESS
     )
     outcome.features_passing = end.passing
+    outcome.sequence = config.sequence
     if end.note:
         outcome.stop_reason = f"{end.note} {outcome.stop_reason or ''}".strip()
 
@@ -544,6 +546,7 @@ async def _conclude(
         sandbox_notice=reporter.sandbox_notice,
         github_requests=deps.github.requests_sent,
         features_passing=outcome.features_passing,
+        sequence=outcome.sequence,
         limit=outcome.limit,
     )
 

@@ -203,6 +203,7 @@ def result_event(result: SessionResult, *, stopped: bool) -> Result:
         github_requests=result.github_requests,
         stopped=stopped,
         features_passing=list(result.features_passing),
+        sequence=result.sequence,
     )
 
 

@@ -133,4 +133,5 @@ class SessionResult:
     sandbox_notice: str | None = None  # commands ran unconfined, or none could run: why
     github_requests: int = 0  # REST calls the session's GitHub client sent (retries included)
     features_passing: tuple[int, ...] = ()  # feature issues this session labelled passing
+    sequence: str | None = None  # a spec/feature session: the repository's `sequence:`
     limit: str | None = None  # the limit that ended the session, named (a cap, a stall, a loop)

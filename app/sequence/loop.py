@@ -104,7 +104,8 @@ class SequenceLoop:
         with self._sessions() as db:
             for row in sequencer.all_sequences(db):
                 planned = sequencer.features(db, row.repository, row.spec_number)
-                view = ProgressView(row.state, row.current_feature, row.note, tuple(row.attempted))
+                running = row.current_feature if row.current_job_id is not None else None
+                view = ProgressView(row.state, running, row.note, tuple(row.attempted))
                 body = render_progress(planned, view)
                 counts = stats(planned)
                 due.append(

@@ -78,7 +78,7 @@ def all_passing(features: Sequence[Feature]) -> bool:
 
 @dataclass(frozen=True)
 class ProgressView:
-    state: str  # running | paused | finished | stopped
+    state: str  # ready | running | waiting | paused | finished | stopped
     running: int | None
     note: str | None
     attempted: tuple[int, ...]
@@ -103,7 +103,7 @@ def render_progress(features: Sequence[Feature], view: ProgressView) -> str:
         f"- Running now: {name(view.running) if view.running else 'none'}",
     ]
     upcoming = next_feature(features, (*view.attempted, *([view.running] if view.running else [])))
-    if view.state in ("running", "paused"):
+    if view.state in ("running", "paused", "ready", "waiting"):
         lines.append(f"- Next: {name(upcoming.number) if upcoming else 'none ready'}")
     waiting = blocked(features)
     if waiting:

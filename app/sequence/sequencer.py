@@ -5,7 +5,10 @@ feature's job. All inside the caller's transaction; no GitHub call (the mirror i
 
 A feature job is the feature issue's own job (kind `feature`): its branch, check run and pull
 request are the feature's. With `stacked` (the default), each builds on the branch of the
-feature before it, carried in the job's payload (`base_branch`) with the spec's number.
+feature before it, carried in the job's payload (`base_branch`) with the spec's number. With
+`merged` (`.github/autocoder.yml` `sequence: merged`, reported by each session), a feature that
+passes makes the sequence wait until its pull request is merged (`pull_merged`, from the
+`pull_request` webhook); the next then starts from the default branch.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ from runner.features.model import Feature as PlannedFeature
 from runner.work_order import WorkKind
 
 RUNNING, PAUSED, FINISHED, STOPPED = "running", "paused", "finished", "stopped"
+READY = "ready"  # the initializer ran; `autocoder:auto` starts it
+WAITING = "waiting"  # `merged`: for the pull request of `current_feature` to be merged
+STACKED, MERGED = "stacked", "merged"
 
 
 def get(db: Session, repository: str, spec: int) -> FeatureSequence | None:
@@ -65,9 +71,13 @@ def start(
         db.add(row)
     row.installation_id = installation_id or row.installation_id
     row.actor = actor or row.actor
+    if row.state == WAITING:  # still waiting for a merge: `pull_merged` goes on
+        return row.note or f"the sequence of #{spec} waits for a merge"
     row.state = RUNNING
     row.note = None
-    if row.base_branch is None and row.mode == "stacked":  # the initializer's skeleton
+    if row.current_job_id is None:  # nothing runs (it waited for a merge, was paused)
+        row.current_feature = None
+    if row.base_branch is None and row.mode == STACKED:  # the initializer's skeleton
         last = mirror.latest_session(db, repository, spec)
         row.base_branch = last.branch if last is not None else None
     db.flush()
@@ -76,7 +86,7 @@ def start(
 
 def pause(db: Session, repository: str, spec: int, reason: str) -> str:
     row = get(db, repository, spec)
-    if row is None or row.state != RUNNING:
+    if row is None or row.state not in (RUNNING, WAITING):
         return f"#{spec} has no running sequence"
     row.state = PAUSED
     row.note = reason
@@ -128,7 +138,7 @@ def advance(db: Session, row: FeatureSequence) -> str:
         actor=row.actor,
         payload={
             "spec_issue": row.spec_number,
-            "base_branch": row.base_branch if row.mode == "stacked" else None,
+            "base_branch": row.base_branch if row.mode == STACKED else None,
             "reason": f"feature #{chosen.number} of #{row.spec_number}",
         },
         delivery_id=None,
@@ -160,9 +170,12 @@ def after_job(
     *,
     passing: list[int],
     branch: str | None,
+    mode: str | None = None,
 ) -> str | None:
     """A job ended (`state` terminal): the features its session labelled passing go into the
-    mirror at once (the labels' webhooks may come later), and the sequence moves on."""
+    mirror at once (the labels' webhooks may come later), and the sequence moves on — or, with
+    `merged`, waits for the passing feature's pull request to be merged. `mode` is the
+    repository's `sequence:` as the session read it (None: not known)."""
     if state in ("queued", "running"):
         return None
     for number in passing:
@@ -171,9 +184,23 @@ def after_job(
             row.labels = [*row.labels, PASSING_LABEL]
     if job.kind == WorkKind.INITIALIZE.value:
         sequence = get(db, job.repository, job.issue_number)
-        if sequence is None:
-            return None
-        if branch and sequence.base_branch is None and sequence.mode == "stacked":
+        if sequence is None:  # the features exist: the progress shows, `autocoder:auto` starts
+            sequence = FeatureSequence(
+                repository=job.repository,
+                spec_number=job.issue_number,
+                state=READY,
+                note=f"label #{job.issue_number} autocoder:auto to start",
+                mode=mode if mode in (STACKED, MERGED) else STACKED,
+                attempted=[],
+                passing_notified=0,
+                installation_id=job.installation_id,
+                actor=job.actor,
+            )
+            db.add(sequence)
+            db.flush()
+        elif mode in (STACKED, MERGED):
+            sequence.mode = mode
+        if branch and sequence.base_branch is None and sequence.mode == STACKED:
             sequence.base_branch = branch
         return advance(db, sequence)
     sequence = db.scalar(
@@ -184,8 +211,34 @@ def after_job(
     )
     if sequence is None:
         return None
-    if branch and sequence.mode == "stacked" and job.issue_number in passing:
+    if mode in (STACKED, MERGED):
+        sequence.mode = mode
+    if branch and sequence.mode == STACKED and job.issue_number in passing:
         sequence.base_branch = branch  # the next builds on a feature that passes
-    sequence.current_feature = None
     sequence.current_job_id = None
+    if sequence.mode == MERGED and job.issue_number in passing and sequence.state == RUNNING:
+        sequence.base_branch = None
+        sequence.state = WAITING
+        sequence.note = f"waiting for the pull request of #{job.issue_number} to be merged"
+        return sequence.note  # `current_feature` stays: the one whose merge it waits for
+    sequence.current_feature = None
     return advance(db, sequence)
+
+
+def pull_merged(db: Session, repository: str, number: int) -> str:
+    """autocoder's pull request for feature `number` was merged: a sequence waiting for it goes
+    on (the next feature starts from the default branch), and a stacked sequence about to
+    build on that feature's branch builds on the default branch instead."""
+    said = []
+    merged_branch = None
+    last = mirror.latest_session(db, repository, number)
+    if last is not None:
+        merged_branch = last.branch
+    for row in db.scalars(select(FeatureSequence).where(FeatureSequence.repository == repository)):
+        if row.state == WAITING and row.current_feature == number:
+            row.state, row.note, row.current_feature = RUNNING, None, None
+            said.append(advance(db, row))
+        elif merged_branch and row.base_branch == merged_branch:
+            row.base_branch = None
+            said.append(f"the next feature of #{row.spec_number} starts from the default branch")
+    return "; ".join(said) or f"#{number}'s pull request was merged"

@@ -307,6 +307,10 @@ class DeliveryHandler:
                     feature.agent_status = AgentStatus.PENDING.value
             detail = f"cancelled {count} job(s): {decision.reason}"
             return Outcome("processed", detail, replies=reply(replies.stopped(count)))
+        if action is Action.MERGED:  # a feature's pull request merged (issue #13)
+            from app.sequence import sequencer
+
+            return Outcome("processed", sequencer.pull_merged(db, repository, number))
         if action in (Action.SEQUENCE, Action.PAUSE, Action.RESUME):  # a spec's sequence
             from app.sequence import sequencer
 

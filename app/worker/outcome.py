@@ -158,6 +158,7 @@ def record_outcome(
             state,
             passing=list(done.features_passing) if done else [],
             branch=done.branch if done else None,
+            mode=done.sequence if done else None,
         )
     db.commit()
     return state
