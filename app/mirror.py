@@ -222,8 +222,10 @@ def upsert_issue(
 def set_agent_status(
     db: Session, repository: str, number: int, status: AgentStatus | str
 ) -> Feature:
-    row = ensure_feature(db, repository, number)
-    row.agent_status = AgentStatus(status).value
+    from app.status import Change, record_status
+
+    row = record_status(db, repository, number, Change.SET, to=status)
+    assert row is not None  # made when missing
     return row
 
 

@@ -43,6 +43,7 @@ from app import mirror
 from app.db.models import AgentStatus, Repository, utcnow
 from app.github_app import AppGitHub
 from app.github_sync import PER_PAGE, GitHubSyncError, LabelEvent
+from app.status import Change, record_status
 from app.webhooks import replies
 from app.webhooks.handler import PermissionUnknown, check_permission
 from runner.decide import Action, Decision, Rules, decide
@@ -252,7 +253,7 @@ def reconcile_repository(
                 delivery_id=None,
             )
             if job is not None:
-                feature.agent_status = AgentStatus.QUEUED.value
+                record_status(db, repository, verdict.number, Change.QUEUED)
                 queued.append(verdict.number)
                 job_ids.append(job.id)
         repo_row = db.scalar(select(Repository).where(Repository.full_name == repository))

@@ -75,6 +75,7 @@ log = logging.getLogger("runner.session_process")
 EXIT_DONE = 0
 EXIT_BAD_ORDER = 2
 PR_SET_PDEATHSIG = 1
+PR_SET_NAME = 15
 
 
 class HandedToken(GitHubCredentials):
@@ -409,6 +410,17 @@ def private_pipes() -> tuple[IO[str], IO[str]]:
     )
 
 
+WAITING_NAME = b"ac-waiting"  # the process name (/proc/PID/comm) while no order has come
+WORKING_NAME = b"ac-session"  # ... and once it has one
+
+
+def name_process(name: bytes) -> None:
+    """Set this process's name as `ps` and /proc/PID/comm show it (Linux; 15 bytes)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_NAME, name[:15], 0, 0, 0)
+
+
 def warm_up() -> None:
     """Import what `run_order` will need (about a second of imports), before the order comes."""
     import runner.bootstrap
@@ -429,8 +441,10 @@ def main(stdin: IO[str] | None = None, stdout: IO[str] | None = None) -> int:
         stream=sys.stderr,
     )
     die_with_parent()
+    name_process(WAITING_NAME)  # a warm spare, until its order comes
     warm_up()
     first = stdin.readline()
+    name_process(WORKING_NAME)
     if not first:
         log.info("stdin closed before a work order came: nothing to do")
         return EXIT_DONE

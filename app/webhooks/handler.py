@@ -21,10 +21,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import mirror
-from app.db.models import AgentStatus, Delivery, DeliveryStatus, utcnow
+from app.db.models import Delivery, DeliveryStatus, utcnow
 from app.github_app import AppGitHub
 from app.github_sync import GitHubSyncError
 from app.settings import AppSettings
+from app.status import Change, record_status
 from app.webhooks import replies
 from runner.decide import Action, Decision, authorize, decide
 from runner.github.errors import GitHubError
@@ -296,15 +297,9 @@ class DeliveryHandler:
             from app.queue.store import cancel_active
 
             count = cancel_active(db, repository, number, decision.reason)
-            feature = mirror.get_feature(db, repository, number)
-            if feature is not None:
-                if event == "issues" and payload.get("action") == "closed":
-                    if feature.agent_status == AgentStatus.PR_OPEN.value:
-                        feature.agent_status = AgentStatus.DONE.value
-                    elif count:
-                        feature.agent_status = AgentStatus.PENDING.value
-                elif count or feature.agent_status == AgentStatus.QUEUED.value:
-                    feature.agent_status = AgentStatus.PENDING.value
+            closed = event == "issues" and payload.get("action") == "closed"
+            change = Change.CLOSED if closed else Change.CANCELLED
+            record_status(db, repository, number, change, count=count, create=False)
             detail = f"cancelled {count} job(s): {decision.reason}"
             return Outcome("processed", detail, replies=reply(replies.stopped(count)))
         if action is Action.MERGED:  # a feature's pull request merged (issue #13)
@@ -349,9 +344,7 @@ class DeliveryHandler:
             state = active.state if active is not None else "queued"
             detail = f"not queued: {repository}#{number} already has a {state} job"
             return Outcome("processed", detail, replies=reply(replies.already_active(state)))
-        feature = mirror.ensure_feature(db, repository, number)
-        if feature.agent_status not in (AgentStatus.RUNNING.value,):
-            feature.agent_status = AgentStatus.QUEUED.value
+        record_status(db, repository, number, Change.QUEUED)
         detail = f"queued {job.kind} job {job.id}: {decision.reason}"
         text = replies.queued(job.kind, decision.actor, job.id)
         return Outcome("processed", detail, job_id=job.id, replies=reply(text))

@@ -1,5 +1,5 @@
 """How an attempt ended, and the one function that records it: the job's state, the session
-row, and the feature's `agent_status` — all derived here, nowhere else in the worker.
+row, and the feature's `agent_status` (through `app.status`, its one writer).
 
 `AttemptEnd` is what the worker knows when the session process is gone: the session's last
 event (`Result` or `Failure`), or none (it died), and why it stopped if the worker stopped it.
@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from app import mirror
-from app.db.models import AgentStatus, SessionRecord, utcnow
+from app.db.models import SessionRecord, utcnow
 from app.queue import store
 from app.queue.models import Job
+from app.status import Change, record_status
 from runner.events import Failure, Result
 from runner.work_order import WorkKind
 
@@ -88,20 +88,6 @@ def _interrupted(end: AttemptEnd) -> str:
     return "interrupted: the session stopped before it concluded"
 
 
-def agent_status_for(job_state: str, pull_request_url: str | None) -> AgentStatus:
-    """The feature's status once its job is in `job_state` (its last session's pull request,
-    if any)."""
-    if job_state == "running":
-        return AgentStatus.RUNNING
-    if job_state == "queued":
-        return AgentStatus.QUEUED
-    if job_state == "succeeded":
-        return AgentStatus.PR_OPEN if pull_request_url else AgentStatus.DONE
-    if job_state == "failed":
-        return AgentStatus.FAILED
-    return AgentStatus.PENDING  # cancelled, superseded
-
-
 @dataclass(frozen=True)
 class Backoff:
     base_s: float = 30.0
@@ -146,8 +132,9 @@ def record_outcome(
     last = end.last
     pull_url = last.pull_request_url if isinstance(last, Result) else None
     _close_session_row(db, session_row_id, last, outcome, log)
-    feature = mirror.ensure_feature(db, job.repository, job.issue_number)
-    feature.agent_status = agent_status_for(state, pull_url).value
+    record_status(
+        db, job.repository, job.issue_number, Change.JOB, job_state=state, pull_request_url=pull_url
+    )
     if job.kind in (WorkKind.INITIALIZE.value, WorkKind.FEATURE.value):  # issue #13
         from app.sequence import sequencer
 
@@ -195,5 +182,4 @@ def _close_session_row(
 def feature_status_after_takeover(db: Session, job: Job) -> None:
     """The janitor took a dead worker's job over: the feature's status follows its new state.
     Does not commit."""
-    feature = mirror.ensure_feature(db, job.repository, job.issue_number)
-    feature.agent_status = agent_status_for(job.state, None).value
+    record_status(db, job.repository, job.issue_number, Change.JOB, job_state=job.state)

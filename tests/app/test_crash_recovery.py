@@ -117,7 +117,9 @@ def _healthy(port: int) -> bool:
 
 
 def session_pids(server_pid: int) -> list[int]:
-    """The server's child processes running `runner.session_process` (read from /proc)."""
+    """The server's child processes running a session (read from /proc): `runner.session_process`
+    that has its work order (it names itself `ac-session` then; a warm spare waiting for its
+    order is not a session yet)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -125,9 +127,10 @@ def session_pids(server_pid: int) -> list[int]:
         try:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
             parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            working = (entry / "comm").read_text().strip() == "ac-session"
         except (OSError, ValueError, IndexError):
             continue
-        if b"runner.session_process" in argv and parent == server_pid:
+        if b"runner.session_process" in argv and parent == server_pid and working:
             found.append(int(entry.name))
     return found
 
