@@ -1,8 +1,9 @@
 """A spec's sequence survives what a server survives (issue #13), end to end on loopback with the
 GitHub emulator and a scripted OpenAI-compatible model:
 
-- the initializer run twice (the spec labelled again) finds its features by their hidden
-  markers and creates none twice: still three feature issues, three sub-issues, one blocked-by;
+- the initializer run again (the spec labelled again, then `/autocoder retry` on it) finds its
+  features by their hidden markers and creates none twice: still three feature issues, three
+  sub-issues, one blocked-by;
 - `autocoder serve` killed with SIGKILL (with the session it runs, as a machine crash would)
   in the middle of the second feature's session, then restarted: the sequence goes on at that
   feature, the first is not done again, the third follows, and the spec reads 3/3 finished. One
@@ -71,6 +72,9 @@ def test_initializer_twice_then_serve_killed_mid_sequence_resumes(
         # the initializer again: the same three features, asked for once more
         tool_turn("feature_create_bulk", {"features": FEATURES}),
         final_turn("The features exist already."),
+        # and once more, asked for with /autocoder retry on the spec
+        tool_turn("feature_create_bulk", {"features": FEATURES}),
+        final_turn("Still the same three features."),
         *feature_turns(login),
         # Cart's first model request hangs: the kill lands there; the rerun gets the turn
         Turn(tool_calls=write_cart.tool_calls, stall=Stall(seconds=300, times=1)),
@@ -97,7 +101,11 @@ def test_initializer_twice_then_serve_killed_mid_sequence_resumes(
             maintainer.unlabel_issue(REPO, spec, "autocoder:spec")
             maintainer.label_issue(REPO, spec, "autocoder:spec")
             wait_for(lambda: _ended(database_url, spec, 2), 180, "the second initializer")
-            assert [j.state for j in _jobs(database_url, spec)] == ["succeeded", "succeeded"]
+            maintainer.comment(REPO, spec, "/autocoder retry")
+            wait_for(lambda: _ended(database_url, spec, 3), 180, "the initializer on retry")
+            jobs = _jobs(database_url, spec)
+            assert [j.kind for j in jobs] == ["initialize"] * 3
+            assert [j.state for j in jobs] == ["succeeded"] * 3
             features = [
                 n for n, labels in labels_of(world).items() if "autocoder:feature" in labels
             ]
