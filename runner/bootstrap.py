@@ -47,7 +47,7 @@ def github_credentials(settings: RunnerSettings, repository: str) -> GitHubCrede
 
 def make_engine(settings: RunnerSettings) -> Engine:
     if settings.engine == "openai":
-        from runner.engines.openai import OpenAICompatibleClient, OpenAIEngine
+        from runner.engines.openai import OpenAICompatibleClient, OpenAIEngine, RetryPolicy
         from runner.engines.openai.prices import ModelPrice
 
         base_url = settings.base_url or OLLAMA_BASE_URL
@@ -55,8 +55,12 @@ def make_engine(settings: RunnerSettings) -> Engine:
         model = settings.model or OLLAMA_MODEL
         priced = settings.input_usd_per_mtok is not None or settings.output_usd_per_mtok is not None
         price = ModelPrice(settings.input_usd_per_mtok or 0.0, settings.output_usd_per_mtok or 0.0)
+        retry = RetryPolicy(
+            pause_after_s=settings.quota_wait_seconds,
+            quota_pause_s=settings.quota_pause_seconds,
+        )
         return OpenAIEngine(
-            lambda: OpenAICompatibleClient(base_url, api_key),
+            lambda: OpenAICompatibleClient(base_url, api_key, retry=retry),
             model=model,
             prices={model: price} if priced else None,
         )
@@ -92,6 +96,7 @@ def session_deps(
         work_dir=settings.work_dir,
         echo=echo,
         sandbox=settings.sandbox,
+        checkpoint_interval_s=settings.checkpoint_minutes * 60 or None,
     )
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from runner.reporting.markers import issue_of_pull_request
+from runner.untrusted import strip_hidden_text
 from runner.work_order import WorkKind
 
 WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
@@ -28,6 +29,8 @@ class Action(enum.StrEnum):
     CANCEL = "cancel"  # stop a queued or running session for an issue
     FOLLOW_UP = "follow_up"  # a session on autocoder's PR branch, for a review
     RETRY = "retry"  # run the issue's session again
+    CONTINUE = "continue"  # run it again, continuing the last session's conversation (#14)
+    TELL = "tell"  # a message for the issue's running session (#14)
     INITIALIZE = "initialize"  # a spec issue: the initializer session (features, skeleton)
     SEQUENCE = "sequence"  # run a spec's features one after another (issue #13)
     PAUSE = "pause"  # stop a spec's sequence after the current session
@@ -61,13 +64,23 @@ class Decision:
     review_id: int | None = None
     comment_id: int | None = None
     needs_write: bool = False  # `actor` must have write access (check, then `authorize`)
+    text: str | None = None  # TELL: the message for the running session
+    mention: bool = False  # TELL: a mention of the app, not a command (`steer: mentions`)
 
     @property
     def runs_session(self) -> bool:
-        return self.action in (Action.START, Action.FOLLOW_UP, Action.RETRY, Action.INITIALIZE)
+        return self.action in (
+            Action.START,
+            Action.FOLLOW_UP,
+            Action.RETRY,
+            Action.INITIALIZE,
+            Action.CONTINUE,
+        )
 
     @property
     def work_kind(self) -> WorkKind | None:
+        if self.action is Action.CONTINUE:  # a retry whose order carries the conversation
+            return WorkKind.RETRY
         """The kind of work it asks for (the job's kind), None when it runs no session. The
         values are the same words as the actions that run a session."""
         return WorkKind(self.action.value) if self.runs_session else None
@@ -80,6 +93,8 @@ _COMMENT_COMMANDS = {
     "stop": Action.CANCEL,
     "cancel": Action.CANCEL,
     "retry": Action.RETRY,
+    "continue": Action.CONTINUE,
+    "tell": Action.TELL,
     "status": Action.STATUS,
     "help": Action.HELP,
     "pause": Action.PAUSE,
@@ -91,6 +106,7 @@ def commands_help(prefix: str = "/autocoder") -> str:
     """The commands a comment can give, for a reply to one autocoder did not understand."""
     return (
         f"Commands: `{prefix} run` (start), `{prefix} stop`, `{prefix} retry`, "
+        f"`{prefix} continue`, `{prefix} tell <message>` (to the running session), "
         f"`{prefix} status`, `{prefix} help`."
     )
 
@@ -112,6 +128,26 @@ def parse_comment_command(body: str, prefix: str = "/autocoder") -> Action | Non
     if word is None:
         return None
     return _COMMENT_COMMANDS.get(word, Action.HELP)
+
+
+_TELL = re.compile(r"^\s*(?P<prefix>/\S+)\s+tell\b[ \t]*(?P<text>.*)", re.MULTILINE | re.DOTALL)
+
+
+def tell_text(body: str, prefix: str = "/autocoder") -> str:
+    """The message of a `/autocoder tell <message>` comment: the rest of its line and the
+    lines after it, hidden text and invisible characters removed."""
+    for match in _TELL.finditer(body or ""):
+        if match.group("prefix") == prefix:
+            return strip_hidden_text(match.group("text")).strip()
+    return ""
+
+
+def mentions(body: str, bot_login: str | None) -> bool:
+    """Whether a comment mentions the app (`@slug`, the bot login without `[bot]`)."""
+    if not bot_login:
+        return False
+    slug = re.escape(bot_login.removesuffix("[bot]"))
+    return re.search(rf"(?<![\w@/])@{slug}(?:\[bot\])?(?![\w-])", body or "", re.I) is not None
 
 
 def _login(obj: Any) -> str | None:
@@ -228,6 +264,9 @@ def _issue_comment(
     comment = payload.get("comment") or {}
     command = parse_comment_command(str(comment.get("body") or ""), rules.command_prefix)
     base = replace(base, issue_number=issue.get("number"), comment_id=comment.get("id"))
+    body = str(comment.get("body") or "")
+    if command is Action.TELL or (command is None and mentions(body, rules.bot_login)):
+        return _tell(issue, body, command is None, rules, base)
     if command is None:
         return replace(base, action=Action.MIRROR, reason="a comment without a command")
     if command is Action.HELP:
@@ -261,6 +300,28 @@ def _issue_comment(
         action=command,
         reason=f"@{base.actor} commented {rules.command_prefix} {command.value}",
         needs_write=command is not Action.STATUS,
+    )
+
+
+def _tell(
+    issue: Mapping[str, Any], body: str, mention: bool, rules: Rules, base: Decision
+) -> Decision:
+    """A message for the issue's running session (on autocoder's pull request: its issue's)."""
+    if issue.get("pull_request"):
+        linked = issue_of_pull_request(issue.get("body"))
+        if linked is None:
+            return replace(base, reason="messages on pull requests autocoder did not open")
+        base = replace(base, issue_number=linked, pull_number=issue.get("number"))
+    text = strip_hidden_text(body).strip() if mention else tell_text(body, rules.command_prefix)
+    if not text:
+        return replace(base, action=Action.HELP, reason=commands_help(rules.command_prefix))
+    return replace(
+        base,
+        action=Action.TELL,
+        text=text[:4000],
+        mention=mention,
+        reason=f"@{base.actor} has a message for the running session",
+        needs_write=True,
     )
 
 
@@ -349,6 +410,10 @@ def _check_run(action: str, payload: Mapping[str, Any], rules: Rules, base: Deci
         identifier = (payload.get("requested_action") or {}).get("identifier")
         if identifier == "retry":
             return replace(base, action=Action.RETRY, reason="Retry pressed", needs_write=True)
+        if identifier == "continue":
+            return replace(
+                base, action=Action.CONTINUE, reason="Continue pressed", needs_write=True
+            )
         if identifier == "stop":
             return replace(base, action=Action.CANCEL, reason="Stop pressed", needs_write=True)
     return base

@@ -17,6 +17,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, field_serializer
 
+from runner.conversation_state import ConversationState
+
 
 class _Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -95,6 +97,22 @@ class Spend(_Event):
     cost_usd: float = 0.0
 
 
+class ResumeState(_Event):
+    """What the next attempt needs to continue the conversation (at a checkpoint, and when
+    the session ends unfinished); `state.finished`: nothing to continue."""
+
+    type: Literal["resume_state"] = "resume_state"
+    state: ConversationState
+
+
+class Steered(_Event):
+    """A maintainer's message (`/autocoder tell`) reached the model."""
+
+    type: Literal["steered"] = "steered"
+    comment_id: int
+    author: str
+
+
 class Result(_Event):
     """The session concluded (whatever the conclusion): its check run says so too."""
 
@@ -112,6 +130,7 @@ class Result(_Event):
     cost_usd: float = 0.0
     github_requests: int = 0  # GitHub REST calls the session sent (SessionResult's count)
     stopped: bool = False  # it stopped because its worker told it to (or the server went)
+    paused_until: datetime | None = None  # the model's quota ran out: run it again then
     features_passing: list[int] = []  # feature issues this session labelled passing (#13)
     sequence: str | None = None  # a spec/feature session: `.github/autocoder.yml` sequence
 
@@ -136,6 +155,8 @@ SessionEvent = Annotated[
     | PrOpened
     | LimitReached
     | Spend
+    | ResumeState
+    | Steered
     | Result
     | Failure,
     Field(discriminator="type"),
@@ -154,6 +175,8 @@ EVENT_TYPES = frozenset(
         PrOpened,
         LimitReached,
         Spend,
+        ResumeState,
+        Steered,
         Result,
         Failure,
     )
@@ -195,7 +218,18 @@ class TokenRefresh(_Event):
         return token.get_secret_value()
 
 
-Control = Annotated[Stop | TokenRefresh, Field(discriminator="type")]
+class Tell(_Event):
+    """A message for the running agent from a person with write access (`/autocoder tell`,
+    or a mention of the app when the repository has `steer: mentions`)."""
+
+    type: Literal["tell"] = "tell"
+    comment_id: int
+    author: str
+    text: str
+    mention: bool = False
+
+
+Control = Annotated[Stop | TokenRefresh | Tell, Field(discriminator="type")]
 _CONTROLS: TypeAdapter[Control] = TypeAdapter(Control)
 
 
@@ -203,5 +237,5 @@ def parse_control(line: str | bytes) -> Control:
     return _CONTROLS.validate_json(line)
 
 
-def control_line(control: Stop | TokenRefresh) -> str:
+def control_line(control: Stop | TokenRefresh | Tell) -> str:
     return control.model_dump_json() + "\n"

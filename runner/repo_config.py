@@ -13,6 +13,8 @@ max_turns: 60                             # optional: lower the session limits
 max_cost_usd: 5
 max_tokens: 2000000                       # input + output tokens of one session
 timeout_minutes: 45
+squash_checkpoints: true                  # the final commit replaces the checkpoint commits
+steer: mentions                           # a mention of the app steers a running session too
 max_cost_usd_per_issue: 20                # optional: lower the spend caps across sessions
 max_tokens_per_issue: 8000000
 max_cost_usd_per_repository_day: 50
@@ -68,6 +70,8 @@ class RepoConfig:
     max_tokens_per_issue: int | None = None
     max_cost_usd_per_repository_day: float | None = None
     max_tokens_per_repository_day: int | None = None
+    squash_checkpoints: bool = False  # the final commit replaces the session's checkpoints
+    steer: str = "command"  # "mentions": a mention of the app also steers a running session
 
     def caps(self) -> dict[CapScope, Cap]:
         """The caps across sessions this repository sets (each only ever lowers the
@@ -176,6 +180,24 @@ def _optional_text(what: str) -> Callable[[Any, str], str | None]:
     return check
 
 
+def _flag(what: str) -> Callable[[Any, str], bool]:
+    def check(value: Any, where: str) -> bool:
+        if not isinstance(value, bool):
+            raise RepoConfigError(f"{where}: {what} must be true or false, not {value!r}")
+        return value
+
+    return check
+
+
+def _steer(value: Any, where: str) -> str:
+    if value not in ("command", "mentions"):
+        raise RepoConfigError(
+            f"{where}: steer must be 'command' (only `/autocoder tell`) or 'mentions' (any "
+            f"comment mentioning the app), not {value!r}"
+        )
+    return str(value)
+
+
 def _sequence(value: Any, where: str) -> str:
     if value not in ("stacked", "merged"):
         raise RepoConfigError(
@@ -228,4 +250,6 @@ _FIELDS: dict[str, Callable[[Any, str], Any]] = {
     "max_tokens_per_issue": _positive_int("max_tokens_per_issue"),
     "max_cost_usd_per_repository_day": _positive_number("max_cost_usd_per_repository_day"),
     "max_tokens_per_repository_day": _positive_int("max_tokens_per_repository_day"),
+    "squash_checkpoints": _flag("squash_checkpoints"),
+    "steer": _steer,
 }

@@ -19,11 +19,21 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from runner.engines.base import CommandRan, Engine, EngineError, EngineEvent, EngineRequest
-from runner.events import CommitPushed, PrOpened, SessionEvent, Spend
+from runner.checkpoint import Checkpointer, resume_fits, squash_checkpoints
+from runner.conversation_state import ConversationState, SteeringInbox, SteerMessage, Transcript
+from runner.engines.base import (
+    CommandRan,
+    Engine,
+    EngineError,
+    EngineEvent,
+    EngineRequest,
+    QuotaExhausted,
+)
+from runner.events import CommitPushed, PrOpened, ResumeState, SessionEvent, Spend, Steered
 from runner.features.run import FeatureSession, feature_session
 from runner.github.client import GitHubClient
 from runner.github.issue_graph import Rest
@@ -84,6 +94,11 @@ class SessionDeps:
     sandbox: SandboxMode = SandboxMode.AUTO  # AUTOCODER_SANDBOX: without a sandbox, no commands
     events: Callable[[SessionEvent], None] = lambda event: None  # pushes, the pull request
     feature_rest: Rest | None = None  # GitHub REST for a spec/feature task's tools (issue #13)
+    # Issue #14: work in progress pushed every `checkpoint_interval_s` (None: never); an earlier
+    # attempt's conversation to continue; maintainers' messages for the running agent.
+    checkpoint_interval_s: float | None = None
+    resume: ConversationState | None = None
+    steering: SteeringInbox | None = None
 
 
 @dataclass
@@ -96,9 +111,12 @@ class _Outcome:
     usage: Usage = field(default_factory=Usage)
     sandbox: str = ""
     delivered: bool = False  # an interrupted session's finished work, delivered without a model
+    limit: str | None = None  # the limit that ended it (a cap, a stall, a loop), named
+    paused_until: datetime | None = None  # the model's quota ran out: it runs again then
+    transcript: Transcript | None = None  # the conversation, for the next attempt
+    squash: bool = False  # `squash_checkpoints`: the final commit replaces the checkpoints
     features_passing: tuple[int, ...] = ()  # labelled passing at its end (issue #13)
     sequence: str | None = None  # `.github/autocoder.yml` sequence: (issue #13)
-    limit: str | None = None  # the limit that ended it (a cap, a stall, a loop), named
 
 
 def new_session_id() -> str:
@@ -205,7 +223,9 @@ async def _run(
             outcome = _Outcome(Conclusion.SUCCESS, account=delivered_account(plan), delivered=True)
             start_sha = worktree.base_sha  # its work: the branch's commits
         else:
-            outcome = await _run_engine(task, deps, session_id, worktree, reporter, cancel)
+            outcome = await _run_engine(
+                task, deps, session_id, worktree, reporter, cancel, clone_url=repo.clone_url
+            )
         return await _conclude(
             task,
             deps,
@@ -291,6 +311,8 @@ async def _run_engine(
     worktree: Worktree,
     reporter: SessionReporter,
     cancel: asyncio.Event | None,
+    *,
+    clone_url: str,
 ) -> _Outcome:
     guidance, config, problem = _load_guidance(worktree.path)
     if problem:
@@ -328,7 +350,17 @@ async def _run_engine(
         network=config.network,
         sandbox=deps.sandbox,
     )
-    outcome = await _drive_engine(task, deps, request, reporter, cancel)
+    request, checkpointer = _continuity(
+        task, deps, session_id, worktree, reporter, request, config, clone_url
+    )
+    ticking = asyncio.create_task(checkpointer.run_periodically()) if checkpointer else None
+    try:
+        outcome = await _drive_engine(task, deps, request, reporter, cancel)
+    finally:
+        if ticking is not None and checkpointer is not None:
+            await checkpointer.close(ticking)  # a checkpoint under way ends first
+    outcome.transcript = request.transcript
+    outcome.squash = config.squash_checkpoints
     if features is not None:
         await asyncio.to_thread(_end_features, features, task, config, deps, worktree, outcome)
         if outcome.stop_reason:
@@ -336,6 +368,69 @@ async def _run_engine(
     outcome.usage = guard.usage()
     outcome.sandbox = sandbox
     return outcome
+
+
+def _continuity(
+    task: Task,
+    deps: SessionDeps,
+    session_id: str,
+    worktree: Worktree,
+    reporter: SessionReporter,
+    request: EngineRequest,
+    config: RepoConfig,
+    clone_url: str,
+) -> tuple[EngineRequest, Checkpointer | None]:
+    """Issue #14 around the engine: the earlier conversation (when it belongs to this branch),
+    the transcript checkpoints record, maintainers' messages, and the checkpointer."""
+    transcript = Transcript("claude" if deps.engine.name == "claude" else "openai")
+    resume = deps.resume if resume_fits(worktree.path, worktree.git_dir, deps.resume) else None
+    if resume is not None:
+        reporter.say(f"resuming the conversation of an earlier attempt (at {resume.head_sha})")
+    steering = deps.steering
+    if steering is not None:
+        steering.accept_mentions = config.steer == "mentions"
+        steering.on_delivered = _acknowledger(task, deps, reporter)
+    request = replace(request, resume=resume, transcript=transcript, steering=steering)
+    if not deps.checkpoint_interval_s:
+        return request, None
+    checkpointer = Checkpointer(
+        worktree,
+        clone_url=clone_url,
+        git_token=deps.git_token,
+        identity=deps.identity,
+        session_id=session_id,
+        subject=f"#{task.issue_number}",
+        interval_s=deps.checkpoint_interval_s,
+        transcript=transcript,
+        emit=deps.events,
+        say=reporter.say,
+    )
+    return request, checkpointer
+
+
+def _acknowledger(
+    task: Task, deps: SessionDeps, reporter: SessionReporter
+) -> Callable[[SteerMessage], None]:
+    """What happens once a maintainer's message reached the model: a reaction on the comment,
+    a line on the check run, an event for the worker."""
+
+    def acknowledge(message: SteerMessage) -> None:
+        reporter.say(f"📨 message from @{message.author} given to the agent: {message.text[:200]}")
+        deps.events(Steered(comment_id=message.comment_id, author=message.author))
+        try:
+            deps.github.add_comment_reaction(task.repository, message.comment_id, "eyes")
+        except Exception as error:  # the message reached the model all the same
+            log.warning("could not react to comment %s: %s", message.comment_id, error)
+
+    def in_background(message: SteerMessage) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            acknowledge(message)
+            return
+        loop.run_in_executor(None, acknowledge, message)
+
+    return in_background
 
 
 async def _drive_engine(
@@ -407,6 +502,16 @@ async def _drive_engine(
                 commands=commands,
                 limit=str(limit),
             )
+        except QuotaExhausted as quota:
+            until = datetime.now(UTC) + timedelta(seconds=quota.wait_s)
+            return _Outcome(
+                Conclusion.NEUTRAL,
+                stop_reason=f"Paused until {until:%Y-%m-%d %H:%M:%S} UTC (model quota): {quota}; "
+                "the work so far was committed and pushed, and the session resumes by itself.",
+                error=str(quota),
+                commands=commands,
+                paused_until=until,
+            )
         except EngineError as error:
             return _Outcome(
                 Conclusion.FAILURE,
@@ -470,6 +575,11 @@ async def _conclude(
 ) -> SessionResult:
     subject = _commit_subject(task, outcome)
     co_authors = [Identity(task.triggered_by, f"{task.triggered_by}@users.noreply.github.com")]
+    squashed = 0
+    if outcome.squash and not outcome.delivered:
+        squashed = await asyncio.to_thread(squash_checkpoints, worktree, deps.identity)
+        if squashed:
+            reporter.say(f"squashing {squashed} checkpoint commit(s) into the final commit")
     committed = await asyncio.to_thread(
         worktree.commit_all,
         subject,
@@ -497,11 +607,15 @@ async def _conclude(
 
     pushed = False
     if new_sha is not None or opens_pull:
-        head = await asyncio.to_thread(worktree.push, clone_url, GitAuth(deps.git_token()))
+        # Forced only over autocoder's own checkpoints, on a lease of the head it pushed last.
+        head = await asyncio.to_thread(
+            worktree.push, clone_url, GitAuth(deps.git_token()), force=squashed > 0
+        )
         pushed = True
         reporter.say(f"pushed {head[:7]} to {worktree.branch}")
         deps.events(CommitPushed(branch=worktree.branch, sha=head))
         await asyncio.to_thread(reporter.moved_to, head)
+    _record_conversation(deps, outcome, conclusion, worktree.head_sha())
 
     report = Report(
         conclusion=conclusion,
@@ -514,6 +628,7 @@ async def _conclude(
         sandbox=outcome.sandbox,
         stop_reason=stop_reason,
         draft=pull.draft if pull is not None else deps.draft,
+        paused_until=outcome.paused_until,
     )
     if (pushed or (pull is not None and changed)) and not (outcome.delivered and pull):
         # (A delivered session keeps the pull request's body: it holds the model's account.)
@@ -545,10 +660,29 @@ async def _conclude(
         error=outcome.error,
         sandbox_notice=reporter.sandbox_notice,
         github_requests=deps.github.requests_sent,
+        limit=outcome.limit,
         features_passing=outcome.features_passing,
         sequence=outcome.sequence,
-        limit=outcome.limit,
+        paused_until=outcome.paused_until,
     )
+
+
+def _record_conversation(
+    deps: SessionDeps, outcome: _Outcome, conclusion: Conclusion, head: str
+) -> None:
+    """The conversation as the session ends: what the next attempt continues from, or, when
+    the task is done, a mark that there is nothing to continue."""
+    finished = outcome.paused_until is None and conclusion in (
+        Conclusion.SUCCESS,
+        Conclusion.NEUTRAL,
+    )
+    if outcome.transcript is not None:
+        state = outcome.transcript.snapshot(head, finished=finished)
+    elif finished:
+        state = ConversationState(engine="openai", head_sha=head, finished=True)
+    else:
+        return
+    deps.events(ResumeState(state=state))
 
 
 def _session_work(worktree: Worktree, start_sha: str) -> tuple[list[str], list[str]]:
@@ -573,7 +707,8 @@ def _commit_subject(task: Task, outcome: _Outcome) -> str:
         head = f"Address review on #{task.pull_number}"
     else:
         head = f"#{task.issue_number}: {title}"
-    if outcome.conclusion in (Conclusion.TIMED_OUT, Conclusion.CANCELLED, Conclusion.FAILURE):
+    unfinished = (Conclusion.TIMED_OUT, Conclusion.CANCELLED, Conclusion.FAILURE)
+    if outcome.conclusion in unfinished or outcome.paused_until is not None:
         head += " (work in progress)"
     return head
 

@@ -39,6 +39,7 @@ from typing import IO
 
 from github import Auth
 
+from runner.conversation_state import SteeringInbox, SteerMessage
 from runner.engines.base import (
     AssistantText,
     CommandRan,
@@ -58,6 +59,7 @@ from runner.events import (
     SessionEvent,
     Started,
     Stop,
+    Tell,
     Text,
     TokenRefresh,
     ToolCall,
@@ -205,6 +207,7 @@ def result_event(result: SessionResult, *, stopped: bool) -> Result:
         stopped=stopped,
         features_passing=list(result.features_passing),
         sequence=result.sequence,
+        paused_until=result.paused_until,
     )
 
 
@@ -266,6 +269,7 @@ class Controls:
         self.cancel: asyncio.Event | None = None
         self.stopped_by: str | None = None
         self._early_stop = False
+        self.steering = SteeringInbox()  # `Tell` lines, for the engine's next turn
 
     def start(self) -> None:
         threading.Thread(target=self._read, name="controls", daemon=True).start()
@@ -298,6 +302,10 @@ class Controls:
                 self.stop(control.reason)
             elif isinstance(control, TokenRefresh):
                 self._credentials.update(control.token.get_secret_value())
+            elif isinstance(control, Tell):
+                self.steering.put(
+                    SteerMessage(control.comment_id, control.author, control.text, control.mention)
+                )
         self.stop("the worker is gone (stdin closed)")
 
 
@@ -359,6 +367,8 @@ async def run_order(
             deps.check_run_observer = CheckRunEvents(emit)
             deps.details_url = order.details_url
             deps.events = emit
+            deps.resume = order.resume
+            deps.steering = controls.steering
             result = await run_until_stopped(task, deps, echo, cancel=cancel)
     except Exception as error:
         transient = is_transient(error) or controls.stopped_by is not None

@@ -73,6 +73,22 @@ class RunnerSettings(BaseSettings):
         ge=0,
         description="openai engine: the model's price per million output tokens",
     )
+    checkpoint_minutes: float = Field(
+        default=5.0,
+        ge=0,
+        description="commit and push the work in progress this often (0: no checkpoints)",
+    )
+    quota_wait_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="a model rate or usage limit asking for a longer wait than this pauses "
+        "the session (work pushed, job re-queued for then) instead of waiting or failing",
+    )
+    quota_pause_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        description="how long a session pauses on a usage limit that names no time",
+    )
     draft: bool = True
     commit_name: str = "autocoder[bot]"
     commit_email: str = "autocoder[bot]@users.noreply.github.com"

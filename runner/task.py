@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
+
+from runner.spend import ScopeBudget
 
 if TYPE_CHECKING:
     from runner.features.session import FeatureScope
-
-from runner.spend import ScopeBudget
 
 
 class TaskKind(enum.StrEnum):
@@ -135,3 +136,4 @@ class SessionResult:
     features_passing: tuple[int, ...] = ()  # feature issues this session labelled passing
     sequence: str | None = None  # a spec/feature session: the repository's `sequence:`
     limit: str | None = None  # the limit that ended the session, named (a cap, a stall, a loop)
+    paused_until: datetime | None = None  # the model's quota ran out: it resumes then (#14)

@@ -29,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from runner.conversation_state import ConversationState
 from runner.settings import RunnerSettings
 from runner.spend import ScopeBudget
 from runner.task import TaskKind
@@ -108,6 +109,8 @@ class WorkOrder(BaseModel):
     write_burst: int = Field(default=0, ge=0)  # writes sent at once before the spacing applies
     # Spend caps beyond the session's, with what earlier sessions spent (`runner.spend`).
     budgets: tuple[ScopeBudget, ...] = ()
+    # An earlier attempt's conversation, to continue instead of starting over (issue #14).
+    resume: ConversationState | None = None
     # The session's page on the dashboard (AUTOCODER_PUBLIC_URL): its check runs' Details link.
     details_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://\S+$")
     settings: RunnerSettings

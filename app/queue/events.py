@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db.models import SessionEventRow, utcnow
-from runner.events import CheckRun, SessionEvent, event_from_data
+from app.queue.models import Job
+from runner.conversation_state import ConversationState
+from runner.events import CheckRun, ResumeState, SessionEvent, event_from_data
 
 
 def next_seq(db: Session, job_id: int, attempt: int) -> int:
@@ -60,3 +62,33 @@ def open_check_runs(events: Iterable[SessionEvent]) -> dict[int, str]:
             else:
                 opened.pop(event.id, None)
     return opened
+
+
+def resume_state_for(db: Session, job: Job) -> ConversationState | None:
+    """The conversation the job's next attempt continues (issue #14): its own last recorded
+    one (after a crash, a kill or a quota pause) or, for a `continue` job, the issue's last
+    one; None when there is none or the session that recorded it had finished its task."""
+    query = select(SessionEventRow.data).where(SessionEventRow.type == "resume_state")
+    if (job.payload or {}).get("action") == "continue":
+        query = query.join(Job, Job.id == SessionEventRow.job_id).where(
+            Job.repository == job.repository, Job.issue_number == job.issue_number
+        )
+    else:
+        query = query.where(SessionEventRow.job_id == job.id)
+    data = db.scalar(query.order_by(SessionEventRow.id.desc()).limit(1))
+    if data is None:
+        return None
+    event = event_from_data(data)
+    if not isinstance(event, ResumeState) or event.state.finished:
+        return None
+    return event.state
+
+
+def steered_comments(db: Session, job_id: int) -> set[int]:
+    """Comments whose message an earlier attempt of the job already gave its model."""
+    rows = db.scalars(
+        select(SessionEventRow.data).where(
+            SessionEventRow.job_id == job_id, SessionEventRow.type == "steered"
+        )
+    ).all()
+    return {int(data["comment_id"]) for data in rows if isinstance(data.get("comment_id"), int)}

@@ -428,6 +428,42 @@ def release(db: Session, job_id: int, worker_id: str, *, reason: str) -> str | N
     return "queued" if int(result.rowcount or 0) == 1 else None  # type: ignore[attr-defined]
 
 
+def pause(db: Session, job_id: int, worker_id: str, *, until: datetime, reason: str) -> str | None:
+    """The model's quota ran out (issue #14): back to the queue, due at `until`, without
+    using up an attempt. Returns the new state (None: the job was not ours). Commits."""
+    job = get_job(db, job_id)
+    if job is None or job.state != "running" or job.lease_owner != worker_id:
+        db.commit()
+        return None
+    if job.cancel_requested:
+        return "cancelled" if finished_by(db, job_id, worker_id, state="cancelled") else None
+    result = db.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.lease_owner == worker_id, Job.state == "running")
+        .values(
+            state="queued",
+            error=reason,
+            not_before=until,
+            attempts=max(job.attempts - 1, 0),
+            lease_owner=None,
+            lease_expires_at=None,
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.commit()
+    return "queued" if int(result.rowcount or 0) == 1 else None  # type: ignore[attr-defined]
+
+
+def add_tell(db: Session, job: Job, message: dict[str, Any]) -> None:
+    """A maintainer's message for the job's running session (`/autocoder tell`): kept on the
+    job until its worker hands it to the session (at its next heartbeat). Does not commit."""
+    told = [m for m in (job.payload or {}).get("tell", []) if isinstance(m, dict)]
+    if any(m.get("comment_id") == message.get("comment_id") for m in told):
+        return
+    job.payload = {**(job.payload or {}), "tell": [*told, message]}
+
+
 def requeue_expired(db: Session, now: datetime | None = None) -> int:
     """Take over running jobs whose lease ran out (their worker died). Returns how many."""
     return len(take_over_expired(db, now))
@@ -566,6 +602,7 @@ __all__ = [
     "QueueError",
     "TakenOver",
     "active_job",
+    "add_tell",
     "cancel_active",
     "claim_next",
     "clear_check_run",
@@ -578,6 +615,7 @@ __all__ = [
     "get_job",
     "heartbeat",
     "jobs_for_issue",
+    "pause",
     "record_check_run",
     "record_session",
     "release",

@@ -29,6 +29,7 @@ from app.status import Change, record_status
 from app.webhooks import replies
 from runner.decide import Action, Decision, authorize, decide
 from runner.github.errors import GitHubError
+from runner.work_order import WorkKind
 
 _log = logging.getLogger(__name__)
 
@@ -272,6 +273,8 @@ class DeliveryHandler:
             return (Reply(decision.installation_id, repository, reply_to, body),)
 
         if action is Action.REFUSE:
+            if decision.mention:  # a mere mention from someone without access: no answer
+                return Outcome("ignored", f"refused: {decision.reason}")
             _log.info("refused %s#%s: %s", repository, number, decision.reason)
             if event == "issues" and payload.get("action") == "labeled" and decision.actor:
                 # so the reconcile never starts work for this label either
@@ -315,6 +318,8 @@ class DeliveryHandler:
                 start = sequencer.start if action is Action.SEQUENCE else sequencer.resume
                 detail = start(db, repository, number, decision.installation_id, decision.actor)
             return Outcome("processed", detail, replies=reply(detail))
+        if action is Action.TELL:
+            return _tell(db, decision, repository, number, reply)
         return self._enqueue(db, delivery_id, decision, repository, number, reply)
 
     def _enqueue(
@@ -330,7 +335,7 @@ class DeliveryHandler:
 
         job = enqueue(
             db,
-            kind=decision.action.value,
+            kind=(decision.work_kind or WorkKind(decision.action.value)).value,
             repository=repository,
             issue_number=number,
             installation_id=decision.installation_id,
@@ -348,6 +353,29 @@ class DeliveryHandler:
         detail = f"queued {job.kind} job {job.id}: {decision.reason}"
         text = replies.queued(job.kind, decision.actor, job.id)
         return Outcome("processed", detail, job_id=job.id, replies=reply(text))
+
+
+def _tell(db: Session, decision: Decision, repository: str, number: int, reply: Any) -> Outcome:
+    """A maintainer's message for the issue's running session: stored on its job, for its
+    worker to hand over at the next heartbeat; the session reacts to the comment once its
+    model has it. No running session: say so (a mention that is not a command: nothing)."""
+    from app.queue.store import active_job, add_tell
+
+    job = active_job(db, repository, number)
+    if job is None or job.state != "running" or decision.comment_id is None:
+        if decision.mention:
+            return Outcome("ignored", "a mention while no session runs")
+        text = replies.nothing_running(number)
+        return Outcome("processed", "tell: no running session", replies=reply(text))
+    message = {
+        "type": "tell",
+        "comment_id": decision.comment_id,
+        "author": decision.actor or "",
+        "text": decision.text or "",
+        "mention": decision.mention,
+    }
+    add_tell(db, job, message)
+    return Outcome("processed", f"message for job {job.id} from @{decision.actor}")
 
 
 def _issue_updated_at(payload: Mapping[str, Any]) -> Any:

@@ -70,3 +70,10 @@ def status(
     lines.append("")
     lines.append(COMMANDS_HELP)
     return "\n".join(lines)
+
+
+def nothing_running(number: int) -> str:
+    return (
+        f"No session is running for #{number}, so there is nobody to tell. Comment "
+        "`/autocoder continue` to continue the last session, or `/autocoder run` to start one."
+    )

@@ -41,10 +41,12 @@ from runner.events import (
     Failure,
     Log,
     Result,
+    ResumeState,
     SessionEvent,
     Spend,
     Started,
     Stop,
+    Tell,
     TokenRefresh,
     control_line,
     parse_event,
@@ -55,7 +57,8 @@ from runner.spend import ScopeBudget
 log = logging.getLogger(__name__)
 
 _EOF = object()
-URGENT = (CheckRun, Result, Failure, Started)  # stored at once; the rest at the next tick
+# Stored at once; the rest at the next tick.
+URGENT = (CheckRun, Result, Failure, Started, ResumeState)
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,7 @@ class Attempt:
         self._next_seq = 1
         self._inbox: queue.Queue[object] = queue.Queue()
         self._lines: list[str] = []
+        self._told: set[int] = set()  # `Tell` comments sent to the session
         self.launched_at = 0.0
         self.started_after_s: float | None = None  # launch → the session's `started` event
 
@@ -130,7 +134,10 @@ class Attempt:
             db.commit()
             self.row_id: int | None = row.id
         try:
-            order = self.orders.make(job, session_id, budgets=self.budgets)
+            with self.sessions() as db:
+                resume = stored.resume_state_for(db, job)
+                self._told = stored.steered_comments(db, job.id)
+            order = self.orders.make(job, session_id, budgets=self.budgets, resume=resume)
             self.launched_at = time.monotonic()
             handle = self.executor.launch(self.spec)
             handle.stdin.write(order.to_line().encode())
@@ -245,6 +252,8 @@ class Attempt:
             except Exception as error:
                 log.warning("job %s: heartbeat failed: %s", self.job.id, error)
                 continue
+            if current is not None:
+                self._forward_tells(handle, current)
             if current is not None and current.cancel_requested:
                 self.job.error = current.error
                 if cancel_seen is None:
@@ -264,7 +273,20 @@ class Attempt:
                     token = self.orders.tokens(self.job)
                     self._send(handle, TokenRefresh(token=token))  # type: ignore[arg-type]
 
-    def _send(self, handle: SessionHandle, control: Stop | TokenRefresh) -> bool:
+    def _forward_tells(self, handle: SessionHandle, current: Job) -> None:
+        """Maintainers' messages stored on the job since the last tick (`/autocoder tell`),
+        to the session as `Tell` lines, each once."""
+        for told in (current.payload or {}).get("tell", []):
+            try:
+                tell = Tell.model_validate(told)
+            except ValueError:
+                continue
+            if tell.comment_id in self._told:
+                continue
+            if self._send(handle, tell):
+                self._told.add(tell.comment_id)
+
+    def _send(self, handle: SessionHandle, control: Stop | TokenRefresh | Tell) -> bool:
         try:
             handle.stdin.write(control_line(control).encode())
             handle.stdin.flush()

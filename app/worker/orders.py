@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.dashboard.links import session_page_url
 from app.queue.models import Job
+from runner.conversation_state import ConversationState
 from runner.settings import RunnerSettings
 from runner.spend import ScopeBudget
 from runner.work_order import WorkKind, WorkOrder, session_settings
@@ -79,8 +80,8 @@ class OrderMaker:
         tokens: TokenSource,
         *,
         seconds_between_writes: float = 1.0,
-        write_burst: int = 0,
         public_url: str | None = None,
+        write_burst: int = 0,
         refresh_s: float = 20 * 60,
     ) -> None:
         self.settings = session_settings(settings, work_dir=settings.work_dir)
@@ -97,6 +98,7 @@ class OrderMaker:
         *,
         work_dir: Path | None = None,
         budgets: tuple[ScopeBudget, ...] = (),
+        resume: ConversationState | None = None,
     ) -> WorkOrder:
         settings = self.settings
         if work_dir is not None:
@@ -114,9 +116,10 @@ class OrderMaker:
             **feature_fields(job),
             github_token=self.tokens(job),  # type: ignore[arg-type]  # pydantic: str → SecretStr
             seconds_between_writes=self.seconds_between_writes,
+            details_url=session_page_url(self.public_url, job.id),
             write_burst=self.write_burst,
             budgets=budgets,
-            details_url=session_page_url(self.public_url, job.id),
+            resume=resume,
             settings=settings,
         )
 

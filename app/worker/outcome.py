@@ -37,6 +37,7 @@ class Verdict(enum.StrEnum):
     INTERRUPTED = "interrupted"  # the infrastructure's fault: does not use up an attempt
     CANCELLED = "cancelled"
     NOT_OURS = "not_ours"  # the lease was lost: record nothing
+    PAUSED = "paused"  # the model's quota ran out: queued again for then, no attempt used
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ def classify(end: AttemptEnd) -> Outcome:
         return Outcome(Verdict.NOT_OURS)
     last = end.last
     if isinstance(last, Result):
+        if last.paused_until is not None and not end.cancel_requested:
+            return Outcome(Verdict.PAUSED, last.error or "paused (model quota)")
         if last.conclusion in ("success", "neutral"):
             return Outcome(Verdict.SUCCEEDED)
         if last.conclusion == "cancelled":
@@ -115,6 +118,10 @@ def record_outcome(
     elif verdict is Verdict.CANCELLED:
         ended = store.finished_by(db, job.id, worker_id, state="cancelled", error=job.error)
         state = "cancelled" if ended else None
+    elif verdict is Verdict.PAUSED and isinstance(end.last, Result) and end.last.paused_until:
+        until = end.last.paused_until
+        reason = f"paused until {until:%Y-%m-%d %H:%M:%S} UTC (model quota): {outcome.error}"
+        state = store.pause(db, job.id, worker_id, until=until, reason=reason)
     elif verdict is Verdict.INTERRUPTED:
         state = store.release(db, job.id, worker_id, reason=outcome.error or "interrupted")
     else:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from runner.conversation_state import ConversationState, SteeringInbox, Transcript
 from runner.limits import LimitGuard
 from runner.sandbox.mode import SandboxMode
 from runner.task import CommandRecord
@@ -63,6 +64,12 @@ class EngineRequest:
     # The runner's own tools for this session (the feature tools of a feature/spec task); none
     # for an ordinary issue session. OpenAI: functions of these names; Claude: MCP tools.
     extra_tools: tuple[ToolSpec, ...] = ()
+    # An earlier attempt's conversation to continue (runner.conversation_state); the engine
+    # fills `transcript` as it goes (checkpoints read it) and takes maintainers' messages from
+    # `steering` before each model request.
+    resume: ConversationState | None = None
+    transcript: Transcript | None = None
+    steering: SteeringInbox | None = None
 
 
 @dataclass
@@ -73,6 +80,15 @@ class EngineOutcome:
 
 class EngineError(Exception):
     """The model could not be reached or answered unusably; the message says what to check."""
+
+
+class QuotaExhausted(EngineError):
+    """The model's rate or usage limit outlasted the engine's retries: the session pauses and
+    runs again after `wait_s` seconds instead of failing."""
+
+    def __init__(self, message: str, wait_s: float) -> None:
+        super().__init__(message)
+        self.wait_s = wait_s
 
 
 class Engine(Protocol):

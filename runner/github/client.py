@@ -314,6 +314,17 @@ class GitHubClient:
             {"content": content},
         )
 
+    def add_comment_reaction(self, repo: str, comment_id: int, content: str = "eyes") -> None:
+        """React to an issue (or pull request) comment; reacting twice is harmless."""
+        if content not in REACTIONS:
+            raise ValueError(f"reaction must be one of {sorted(REACTIONS)}, got {content!r}")
+        self._send(
+            f"reacting to comment {comment_id} in {repo}",
+            "POST",
+            f"{_repo_path(repo)}/issues/comments/{int(comment_id)}/reactions",
+            {"content": content},
+        )
+
     # -- pull requests ------------------------------------------------------------------------
 
     def find_open_pull(self, repo: str, head_branch: str) -> PullInfo | None:

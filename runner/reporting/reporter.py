@@ -47,6 +47,12 @@ log = logging.getLogger(__name__)
 CHECK_RUN_NAME = "autocoder"
 ACTIONS_RUNNING = (CheckRunAction("Stop", "Stop this session", "stop"),)
 ACTIONS_DONE = (CheckRunAction("Retry", "Run the session again", "retry"),)
+# A session that ended unfinished (a limit, an error, a stop, a pause) can also go on from where
+# it stopped, its conversation included (issue #14).
+ACTIONS_UNFINISHED = (
+    CheckRunAction("Continue", "Continue where it stopped", "continue"),
+    *ACTIONS_DONE,
+)
 
 
 class CheckRunObserver(Protocol):
@@ -230,7 +236,7 @@ class SessionReporter:
             "title": conclusion_title(report),
             "summary": self._with_notice(build_summary(report)) or "",
             "text": build_text(report),
-            "actions": ACTIONS_DONE,
+            "actions": ACTIONS_DONE if _finished(report) else ACTIONS_UNFINISHED,
         }
         head = self._pending_head
         if head is not None and not self.check_runs_unavailable:
@@ -286,3 +292,8 @@ class SessionReporter:
             call()
         except Exception as error:
             log.warning("could not %s: %s", what, error)
+
+
+def _finished(report: Report) -> bool:
+    done = (Conclusion.SUCCESS, Conclusion.NEUTRAL)
+    return report.conclusion in done and report.paused_until is None

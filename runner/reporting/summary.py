@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from runner.reporting.limits import CHECK_RUN_TEXT_LIMIT, fit
 from runner.task import CommandRecord, Conclusion, Usage
@@ -30,10 +31,13 @@ class Report:
     stop_reason: str | None = None  # a limit reached, an error: what happened, for people
     pull_request_url: str | None = None
     draft: bool = False  # the pull request is a draft: say so, never "ready for review"
+    paused_until: datetime | None = None  # the model's quota ran out; the session resumes then
 
 
 def conclusion_title(report: Report) -> str:
     """The check run's title and the summary's headline."""
+    if report.paused_until is not None:
+        return f"Paused until {report.paused_until:%Y-%m-%d %H:%M:%S} UTC (model quota)"
     if report.conclusion is Conclusion.SUCCESS:
         return "Draft pull request opened" if report.draft else "Pull request ready for review"
     return TITLES[report.conclusion]

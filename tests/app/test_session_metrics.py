@@ -11,8 +11,9 @@ from app.metrics import Metrics
 from app.worker.orders import OrderMaker
 from app.worker.pool import PoolConfig, WorkerPool
 from runner.settings import RunnerSettings
+from tests.app.queue_harness import open_db
 from tests.app.test_executor_local import FakeSessionExecutor
-from tests.app.test_worker import enqueue, job, open_db, wait_for
+from tests.app.test_worker import enqueue, job, wait_for
 
 
 def _sample(text: str, name: str) -> float:
@@ -37,7 +38,11 @@ def test_a_sessions_rest_calls_are_counted_once_per_session(tmp_path: Path) -> N
     ).start()
     try:
         for job_id in (first, second, failing):
-            wait_for(lambda job_id=job_id: not job(database, job_id).active, what="the jobs end")
+
+            def ended(job_id: int = job_id) -> bool:
+                return not job(database, job_id).active
+
+            wait_for(ended, what="the jobs end")
     finally:
         pool.stop(timeout=30)
 

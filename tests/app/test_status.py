@@ -68,5 +68,6 @@ def test_no_module_but_app_status_assigns_an_agent_status() -> None:
             )
             for target in targets:
                 if isinstance(target, ast.Attribute) and target.attr == "agent_status":
-                    writers.append(f"{path.relative_to(APP.parent)}:{node.lineno}")
+                    line = getattr(node, "lineno", 0)
+                    writers.append(f"{path.relative_to(APP.parent)}:{line}")
     assert len(writers) == 1 and writers[0].startswith("app/status.py:"), writers

@@ -29,9 +29,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("repository", "kind", "number", "other", name="uq_issue_relations"),
     )
-    op.create_index(
-        "ix_issue_relations_other", "issue_relations", ["repository", "kind", "other"]
-    )
+    op.create_index("ix_issue_relations_other", "issue_relations", ["repository", "kind", "other"])
     op.create_table(
         "feature_sequences",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),

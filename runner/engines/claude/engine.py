@@ -490,8 +490,10 @@ class _ClaudeSession:
             elif isinstance(block, ToolUseBlock):
                 self._tool_names[block.id] = block.name
                 summary = summarize_tool_call(block.name, block.input)
-                call = json.dumps(block.input, sort_keys=True, default=str)
-                self._tool_calls[block.id] = (call, summary)
+                self._tool_calls[block.id] = (
+                    json.dumps(block.input, sort_keys=True, default=str),
+                    summary,
+                )
                 self._emit(ToolUse(block.name, summary))
 
     def _on_user(self, message: UserMessage) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from runner.engines.base import EngineError
+from runner.engines.base import EngineError, QuotaExhausted
 from runner.engines.openai.wire import (
     ChatResponse,
     StreamAssembler,
@@ -53,6 +53,13 @@ class RetryPolicy:
     max_delay_s: float = 30.0
     max_retry_after_s: float = 300.0  # the longest `retry-after` honoured as given
     jitter: float = 0.25  # each computed delay grows by up to this fraction, at random
+    # A quota answer (429, 529, a usage limit) asking for a longer wait than this, or one that
+    # outlasts the attempts, raises `QuotaExhausted`: the session pauses instead of failing.
+    pause_after_s: float = 60.0
+    quota_pause_s: float = 900.0  # the pause when the answer names no time
+
+    def quota_wait(self, retry_after: float | None) -> float:
+        return retry_after if retry_after is not None and retry_after > 0 else self.quota_pause_s
 
     def backoff(self, attempt: int, rng: Callable[[], float]) -> float:
         delay = min(self.max_delay_s, self.base_delay_s * 2.0 ** (attempt - 1))
@@ -60,11 +67,19 @@ class RetryPolicy:
 
 
 class _Retryable(Exception):
-    def __init__(self, reason: str, *, retry_after: float | None = None, connect: bool = False):
+    def __init__(
+        self,
+        reason: str,
+        *,
+        retry_after: float | None = None,
+        connect: bool = False,
+        quota: bool = False,
+    ):
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
         self.connect = connect
+        self.quota = quota  # a rate or usage limit (429, 529)
 
 
 class OpenAICompatibleClient:
@@ -151,6 +166,13 @@ class OpenAICompatibleClient:
                 response = await self._attempt(payload, headers, model, on_text)
             except _Retryable as exc:
                 limit = self.retry.max_connect_attempts if exc.connect else self.retry.max_attempts
+                if exc.quota and (
+                    attempt >= limit
+                    or (exc.retry_after is not None and exc.retry_after > self.retry.pause_after_s)
+                ):
+                    raise QuotaExhausted(
+                        f"{exc.reason} (model quota)", self.retry.quota_wait(exc.retry_after)
+                    ) from None
                 if attempt >= limit:
                     if exc.connect:
                         raise EngineError(exc.reason) from None
@@ -272,11 +294,17 @@ class OpenAICompatibleClient:
         except ValueError:
             body = response.text
         detail = self._scrub(error_message(body))[:500] or response.reason_phrase
+        if status == 429 and error_code(body) == "insufficient_quota":  # a usage limit
+            return QuotaExhausted(
+                f"{status} from {self.url}: usage limit: {detail}",
+                self.retry.quota_wait(parse_retry_after(response.headers)),
+            )
         if status in RETRYABLE_STATUSES or status >= 500:
             what = "rate limited" if status == 429 else "failed"
             return _Retryable(
                 f"{status} from {self.url}: {what}: {detail}",
                 retry_after=parse_retry_after(response.headers),
+                quota=status in (429, 529),
             )
         if status in (401, 403):
             return EngineError(f"{status} from {self.url}: {detail} — check AUTOCODER_API_KEY")

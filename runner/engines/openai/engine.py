@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from runner.conversation_state import RESUME_NOTE
 from runner.engines.base import (
     AssistantText,
     CommandRan,
@@ -105,10 +106,9 @@ class OpenAIEngine:
         for spec in request.extra_tools:
             registry.register(spec)
         tools = registry.openai_schema()
-        messages: list[dict[str, Any]] = [
-            {"role": "system", "content": request.system_prompt},
-            {"role": "user", "content": request.prompt},
-        ]
+        messages = _opening_messages(request)
+        if request.transcript is not None:
+            request.transcript.messages = messages  # checkpoints snapshot it as it grows
         commands: list[CommandRecord] = []
         last_text = ""
 
@@ -117,6 +117,7 @@ class OpenAIEngine:
 
         while True:
             request.guard.check()
+            _take_steering(request, messages)
             response = await client.complete(
                 messages,
                 model=model,
@@ -175,6 +176,26 @@ class OpenAIEngine:
             if exc.kind != "turns":
                 raise
             log.info("the model finished on its last allowed turn")
+
+
+def _opening_messages(request: EngineRequest) -> list[dict[str, Any]]:
+    """The system prompt, then the task, or the earlier attempt's conversation and a note that
+    it resumes."""
+    system = {"role": "system", "content": request.system_prompt}
+    resume = request.resume
+    if resume is not None and resume.engine == "openai" and resume.messages:
+        earlier = [dict(m) for m in resume.messages if m.get("role") != "system"]
+        return [system, *earlier, {"role": "user", "content": RESUME_NOTE}]
+    return [system, {"role": "user", "content": request.prompt}]
+
+
+def _take_steering(request: EngineRequest, messages: list[dict[str, Any]]) -> None:
+    """Maintainers' messages that arrived since the last request, as user messages now."""
+    if request.steering is None:
+        return
+    for message in request.steering.take():
+        messages.append({"role": "user", "content": message.as_user_message()})
+        request.steering.delivered(message)
 
 
 def _summarize_call(registry: ToolRegistry, call: ToolCallRequest) -> str:
