@@ -4,7 +4,7 @@ killing a replica midway (SIGKILL to it and its sessions) loses nothing and dupl
 its deliveries and jobs are taken over by the others.
 
 Sessions are one-turn scripts of the openai engine (the cheapest real session: workspace,
-check run, comment, one model call). Size: 80 issues across 20 repositories in 5 installations,
+check run, comment, one model call). Size: 60 issues across 20 repositories in 5 installations,
 so that the test stays near 4 minutes on a 2-core machine (about 2 s of wall time per session
 there with 6 session slots; 200 issues passed in 448 s: 423 s from the first label to the
 last session, a replica killed after 66)."""
@@ -27,9 +27,9 @@ from tests.app.webhook_harness import wait_for
 from tests.emulator.client import Emulator
 from tests.scripted_model.server import running_model_server
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
-ISSUES = 80
+ISSUES = 60
 REPOSITORIES = 20
 ORGANISATIONS = 5  # one installation each
 REPLICAS = 3
