@@ -30,6 +30,12 @@ How the runner stays in charge of a CLI that has its own agent loop:
 - Stalls and loops: every SDK message `touch`es the guard (the orchestrator ends a session that
   gets none for `stall_s`); each tool result goes to `note_tool_call` with its tool_use input,
   and the same call with the same result `loop_repeats` times in a row ends the session.
+- Continuity (issue #14, `continuity`): the CLI's session id (from its init message) and its
+  JSONL transcript go into the `Transcript` checkpoints record; an earlier attempt's transcript
+  is written back into the fresh CLI home and the run starts with `resume=<id>` and the resume
+  note instead of the task. Maintainers' messages (`request.steering`) are sent with
+  `client.query()` as they arrive; the CLI adds them before its next model request. A rate
+  limit or overload past the CLI's retries raises `QuotaExhausted` (the session pauses).
 - Shutdown: whether the run ends, fails or is cancelled (the orchestrator's wall-time limit),
   the SDK disconnects the CLI (stdin closed, then SIGTERM, then SIGKILL) in a task the
   cancellation cannot interrupt, and the CLI's process group is killed if it is still there.
@@ -81,6 +87,7 @@ from claude_agent_sdk.types import (
     SyncHookJSONOutput,
 )
 
+from runner.conversation_state import RESUME_NOTE
 from runner.engines.base import (
     AssistantText,
     CommandRan,
@@ -88,9 +95,15 @@ from runner.engines.base import (
     EngineOutcome,
     EngineRequest,
     EventSink,
+    QuotaExhausted,
     Retrying,
     ToolOutcome,
     ToolUse,
+)
+from runner.engines.claude.continuity import (
+    is_quota_failure,
+    read_transcript,
+    restore_transcript,
 )
 from runner.engines.claude.errors import describe_model_failure, describe_retry
 from runner.engines.claude.extra_tools import SERVER_NAME, mcp_tool_name, sdk_server
@@ -163,6 +176,7 @@ class ClaudeEngine:
         network: bool = False,
         extra_commands: Sequence[str] = (),
         environ: Mapping[str, str] | None = None,
+        quota_pause_s: float = 900.0,
     ) -> None:
         """`credentials` fields left unset are read from the environment when a run starts.
 
@@ -177,6 +191,7 @@ class ClaudeEngine:
         self._network = network
         self._extra_commands = tuple(extra_commands)
         self._environ = environ
+        self._quota_pause_s = quota_pause_s
 
     @classmethod
     def from_settings(cls, settings: RunnerSettings, **kwargs: Any) -> ClaudeEngine:
@@ -188,6 +203,7 @@ class ClaudeEngine:
             oauth_token=secret(settings.claude_code_oauth_token),
             base_url=settings.anthropic_base_url,
         )
+        kwargs.setdefault("quota_pause_s", settings.quota_pause_seconds)
         return cls(credentials=credentials, default_model=settings.model, **kwargs)
 
     async def run(self, request: EngineRequest, emit: EventSink) -> EngineOutcome:
@@ -225,6 +241,7 @@ class ClaudeEngine:
                 gate=self._gate(request, dirs, sandbox),
                 network=self._network or request.network,
                 commands_allowed=sandbox.commands_allowed,
+                quota_pause_s=self._quota_pause_s,
             )
             return await session.run()
 
@@ -274,6 +291,7 @@ class _ClaudeSession:
         gate: ToolGate,
         network: bool,
         commands_allowed: bool = True,
+        quota_pause_s: float = 900.0,
     ) -> None:
         self._request = request
         self._emit = emit
@@ -295,6 +313,38 @@ class _ClaudeSession:
         self._failure: tuple[str | None, str] | None = None
         self._stderr: deque[str] = deque(maxlen=30)
         self._unnamed_calls = 0
+        self._quota_pause_s = quota_pause_s
+        self._retry_status: int | None = None  # the HTTP status the CLI last retried on
+        self._last_transcript: str | None = None
+        self._resume_id = self._restore()
+        if request.transcript is not None:
+            request.transcript.transcript_reader = self._read_transcript
+
+    # ---- resume (issue #14) --------------------------------------------------------------
+
+    def _restore(self) -> str | None:
+        """Put the earlier attempt's transcript back; the session id to `--resume`, if any."""
+        state = self._request.resume
+        if state is None or state.engine != "claude" or not state.claude_session_id:
+            return None
+        if not state.transcript or not restore_transcript(
+            self._dirs.config, self._request.worktree, state.claude_session_id, state.transcript
+        ):
+            log.warning("the earlier Claude session cannot be resumed: it starts over")
+            return None
+        if self._request.transcript is not None:
+            self._request.transcript.claude_session_id = state.claude_session_id
+        return state.claude_session_id
+
+    def _read_transcript(self) -> str | None:
+        """The transcript as the CLI has written it so far; once the run is over (its temporary
+        HOME gone), the last one read, which `run` takes as the CLI stops."""
+        transcript = self._request.transcript
+        session_id = transcript.claude_session_id if transcript is not None else None
+        text = read_transcript(self._dirs.config, session_id)
+        if text is not None:
+            self._last_transcript = text
+        return self._last_transcript
 
     # ---- options -------------------------------------------------------------------------
 
@@ -341,6 +391,7 @@ class _ClaudeSession:
             env=dict(self._env),
             stderr=self._stderr.append,
             can_use_tool=self._can_use_tool,
+            resume=self._resume_id,
             hooks={
                 "PreToolUse": [
                     HookMatcher(matcher=None, hooks=[self._pre_tool_use], on_failure="block")
@@ -405,19 +456,22 @@ class _ClaudeSession:
         finally:
             await self._shut_down(client)
             self._record_unfinished_commands()
+            if self._request.transcript is not None:
+                self._read_transcript()  # the conversation's end, for the session's last state
         final = (result.result if result.result else "") or self._last_text
         return EngineOutcome(final_text=final.strip(), commands=list(self._commands))
 
     async def _converse(self, client: ClaudeSDKClient) -> ResultMessage:
         try:
             await client.connect()
-            await client.query(self._request.prompt)
+            await client.query(RESUME_NOTE if self._resume_id else self._request.prompt)
             messages = client.receive_response()
             try:
                 async for message in messages:
                     result = self._handle(message)
                     if result is not None:
                         return result
+                    await self._deliver_steering(client)
             finally:
                 if isinstance(messages, AsyncGenerator):
                     await messages.aclose()
@@ -431,6 +485,16 @@ class _ClaudeSession:
         except ClaudeSDKError as error:  # CLIConnectionError, ProcessError, parse errors
             raise EngineError(self._cli_failure(str(error))) from error
         raise EngineError(self._cli_failure("the CLI ended the session without a result"))
+
+    async def _deliver_steering(self, client: ClaudeSDKClient) -> None:
+        """Maintainers' messages that arrived meanwhile, sent to the CLI as user messages: it
+        adds them to the conversation before its next model request."""
+        steering = self._request.steering
+        if steering is None:
+            return
+        for message in steering.take():
+            await client.query(message.as_user_message())
+            steering.delivered(message)
 
     def _cli_failure(self, what: str) -> str:
         if self._failure is not None:
@@ -460,6 +524,8 @@ class _ClaudeSession:
     def _handle(self, message: object) -> ResultMessage | None:
         self._guard.touch()  # any message is progress (a stall is none for stall_s)
         if isinstance(message, AssistantMessage):
+            if message.model != _SYNTHETIC_MODEL and message.error is None:
+                self._retry_status = None  # the model answered: earlier retries are over
             self._on_assistant(message)
         elif isinstance(message, UserMessage):
             self._on_user(message)
@@ -528,9 +594,14 @@ class _ClaudeSession:
 
     def _on_system(self, message: SystemMessage) -> None:
         if message.subtype == "api_retry":
+            status = message.data.get("error_status")
+            self._retry_status = status if isinstance(status, int) else None
             reason, wait_s = describe_retry(message.data)
             self._emit(Retrying(reason, wait_s))
         elif message.subtype == "init":
+            session_id = message.data.get("session_id")
+            if self._request.transcript is not None and isinstance(session_id, str):
+                self._request.transcript.claude_session_id = session_id
             tools = message.data.get("tools")
             ours = {mcp_tool_name(spec.name) for spec in self._request.extra_tools}
             extra = sorted(set(tools) - set(TOOLS) - ours) if isinstance(tools, list) else []
@@ -553,6 +624,16 @@ class _ClaudeSession:
         if result.subtype == "error_max_budget_usd":
             raise self._guard.cost_limit()
         kind, detail = self._failure or (None, result.result or "; ".join(result.errors or []))
+        if is_quota_failure(
+            error_kind=kind,
+            detail=detail,
+            status=result.api_error_status,
+            retry_status=self._retry_status,
+        ):
+            raise QuotaExhausted(
+                f"the Claude model endpoint kept refusing: {one_line(detail)} (model quota)",
+                self._quota_pause_s,
+            )
         raise EngineError(
             describe_model_failure(
                 error_kind=kind,
