@@ -199,6 +199,7 @@ def _run(environ: Mapping[str, str], console: Console, progress: list[str]) -> A
             engine = with_allowed_commands(make_engine(settings), extra_commands)
             deps = session_deps(settings, github, credentials, engine, echo=echo)
             deps.git_token = _masking(deps.git_token, console)
+            deps.resume_notes = True  # no database: a killed run's conversation is on the branch
             result = asyncio.run(run_until_stopped(task, deps, echo))
     except (SetupError, GitHubError, WorkspaceError, RepoConfigError, ValueError) as error:
         return replace(

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from runner.checkpoint import Checkpointer, resume_fits, squash_checkpoints
+from runner.checkpoint_notes import fetch_state_note, noting
 from runner.conversation_state import ConversationState, SteeringInbox, SteerMessage, Transcript
 from runner.engines.base import (
     CommandRan,
@@ -99,6 +100,9 @@ class SessionDeps:
     checkpoint_interval_s: float | None = None
     resume: ConversationState | None = None
     steering: SteeringInbox | None = None
+    # No database to keep the conversation (the Action): it goes to the branch's notes ref, and
+    # the next run reads it from there (`runner.checkpoint_notes`).
+    resume_notes: bool = False
 
 
 @dataclass
@@ -383,6 +387,10 @@ def _continuity(
     """Issue #14 around the engine: the earlier conversation (when it belongs to this branch),
     the transcript checkpoints record, maintainers' messages, and the checkpointer."""
     transcript = Transcript("claude" if deps.engine.name == "claude" else "openai")
+    if deps.resume_notes:
+        deps.events = noting(deps.events, worktree, clone_url, deps.git_token, deps.identity)
+        if deps.resume is None:
+            deps.resume = fetch_state_note(worktree, clone_url, GitAuth(deps.git_token()))
     resume = deps.resume if resume_fits(worktree.path, worktree.git_dir, deps.resume) else None
     if resume is not None:
         reporter.say(f"resuming the conversation of an earlier attempt (at {resume.head_sha})")
