@@ -239,10 +239,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.session", description=__doc__)
     parser.add_argument("--via", default="runner,serve", help="runner, serve or both (default)")
     parser.add_argument("-v", "--verbose", action="store_true", help="list the REST calls")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="work in this directory and keep it (serve/serve.log, the "
+        "session logs under serve/sessions/: where the time went)",
+    )
     args = parser.parse_args(argv)
     ways = {w.strip() for w in args.via.split(",") if w.strip()}
-    with tempfile.TemporaryDirectory(prefix="bench-session-") as tmp, ExitStack() as stack:
-        root = Path(tmp)
+    with ExitStack() as stack:
+        if args.keep is not None:
+            root = args.keep.resolve()
+            root.mkdir(parents=True, exist_ok=False)
+        else:
+            root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-session-")))
         emulator = stack.enter_context(running_emulator(root / "github"))
         rows = [measure_minimal(emulator, root)]
         if "runner" in ways:

@@ -18,7 +18,7 @@ from runner.github.client import GitHubClient
 from runner.session import SessionDeps
 from runner.settings import RunnerSettings
 from runner.task import Limits, SessionResult, Task
-from runner.work_order import WorkKind
+from runner.work_order import IssueFacts, WorkKind
 from runner.workspace import Identity, MirrorCache
 
 OLLAMA_BASE_URL = "http://localhost:11434/v1"
@@ -115,9 +115,11 @@ def load_task(
     actor: str | None,
     limits: Limits,
     bot_login: str | None,
+    facts: IssueFacts | None = None,
 ) -> Task:
     """The task for a piece of work: a follow-up on autocoder's pull request, else the issue
-    (asked by `actor`, or by the issue's author when nobody is named)."""
+    (asked by `actor`, or by the issue's author when nobody is named). `facts`: the issue as
+    the webhook described it, read from GitHub only without them."""
     from runner.task_loader import load_follow_up_task, load_issue_task
 
     if kind is WorkKind.FOLLOW_UP:
@@ -132,15 +134,18 @@ def load_task(
             triggered_by=actor or "",
             limits=limits,
         )
-    if not actor:
-        actor = github.get_issue(repository, issue_number).author
+    known = facts.issue(issue_number) if facts is not None else None
+    if known is None and not actor:
+        known = github.get_issue(repository, issue_number)
     return load_issue_task(
         github,
         repository,
         issue_number,
-        triggered_by=actor,
+        triggered_by=actor or (known.author if known is not None else ""),
         limits=limits,
         bot_login=bot_login,
+        known=known,
+        comment_count=facts.comments if facts is not None else None,
     )
 
 

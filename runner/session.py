@@ -38,7 +38,7 @@ from runner.events import CommitPushed, PrOpened, ResumeState, SessionEvent, Spe
 from runner.features.run import FeatureSession, feature_session
 from runner.github.client import GitHubClient
 from runner.github.issue_graph import Rest
-from runner.github.types import PullInfo
+from runner.github.types import PullInfo, RepoInfo
 from runner.limits import LimitGuard, LimitReached, lowered_limits
 from runner.prompt import INSTRUCTION_FILES, RepoGuidance, build_system_prompt, build_task_prompt
 from runner.repo_config import RepoConfig, RepoConfigError, load_repo_config
@@ -103,6 +103,8 @@ class SessionDeps:
     # No database to keep the conversation (the Action): it goes to the branch's notes ref, and
     # the next run reads it from there (`runner.checkpoint_notes`).
     resume_notes: bool = False
+    # The repository as the caller already knows it (a webhook said so): not read again.
+    repository: RepoInfo | None = None
 
 
 @dataclass
@@ -166,7 +168,9 @@ async def _run(
     cancel: asyncio.Event | None,
 ) -> SessionResult:
     github = deps.github
-    repo = await asyncio.to_thread(github.get_repository, task.repository)
+    repo = deps.repository
+    if repo is None or repo.full_name.lower() != task.repository.lower():
+        repo = await asyncio.to_thread(github.get_repository, task.repository)
     base_branch = task.base_branch or repo.default_branch
     # Did the last session for this issue end? (runner.resume; read before this one comments)
     interrupted = await asyncio.to_thread(previous_session_interrupted, reporter)

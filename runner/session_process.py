@@ -357,6 +357,7 @@ async def run_order(
                 actor=order.actor,
                 limits=replace(settings.limits(), budgets=order.budgets),
                 bot_login=bot_login_of(settings),
+                facts=order.facts,
             )
             task = with_features(task, order)
             engine = TeeEngine(make_engine(settings), emit)
@@ -369,6 +370,8 @@ async def run_order(
             deps.events = emit
             deps.resume = order.resume
             deps.steering = controls.steering
+            if order.facts is not None:
+                deps.repository = order.facts.repository(order.repository)
             result = await run_until_stopped(task, deps, echo, cancel=cancel)
     except Exception as error:
         transient = is_transient(error) or controls.stopped_by is not None

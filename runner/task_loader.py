@@ -11,6 +11,7 @@ import urllib.parse
 from dataclasses import dataclass
 
 from runner.github.client import GitHubClient
+from runner.github.types import IssueInfo
 from runner.task import Comment, Limits, Review, ReviewComment, Task, TaskKind
 
 _SHORT = re.compile(r"^(?P<repo>[\w.-]+/[\w.-]+)#(?P<number>\d+)$")
@@ -72,11 +73,18 @@ def load_issue_task(
     triggered_by: str,
     limits: Limits,
     bot_login: str | None = None,
+    known: IssueInfo | None = None,
+    comment_count: int | None = None,
 ) -> Task:
-    issue = github.get_issue(repository, issue_number)
+    """The issue (`known`: as the caller already has it, not read again) and its comments
+    (`comment_count` 0: it has none, so they are not listed — and the client knows so)."""
+    issue = known if known is not None else github.get_issue(repository, issue_number)
+    if comment_count == 0:
+        github.know_issue_comments(repository, issue_number, ())
+    listed = [] if comment_count == 0 else github.list_issue_comments(repository, issue_number)
     comments = []
     permitted: dict[str, bool] = {}
-    for comment in github.list_issue_comments(repository, issue_number):
+    for comment in listed:
         if bot_login and comment.author == bot_login:
             continue  # our own status comment is not part of the task
         if comment.author not in permitted:

@@ -14,6 +14,7 @@ the task it loads (`task_kind`).
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -30,6 +31,8 @@ from pydantic import (
 )
 
 from runner.conversation_state import ConversationState
+from runner.github.convert import issue_from_json, repo_from_json
+from runner.github.types import IssueInfo, RepoInfo
 from runner.settings import RunnerSettings
 from runner.spend import ScopeBudget
 from runner.task import TaskKind
@@ -54,6 +57,78 @@ class WorkKind(enum.StrEnum):
     def exclusive(self) -> bool:
         """Dropped while the issue already has an active job (a follow-up queues behind it)."""
         return self is not WorkKind.FOLLOW_UP
+
+
+class IssueFacts(BaseModel):
+    """What the webhook that asked for the work already said about the issue and its
+    repository (issue #11): a session that has them reads neither again, and does not list the
+    issue's comments when there were none. Optional in a work order: without them (`autocoder
+    run`, the Action, a job retried or stored long ago) the session reads GitHub as before."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    title: str
+    body: str = ""
+    author: str = Field(min_length=1)
+    labels: tuple[str, ...] = ()
+    html_url: str = ""
+    comments: int = Field(ge=0)  # how many comments the issue had
+    default_branch: str = Field(min_length=1, max_length=255)
+    clone_url: str = Field(pattern=r"^https?://\S+$")
+    repository_url: str = ""
+    private: bool = False
+
+    @classmethod
+    def from_webhook(cls, payload: Mapping[str, Any], number: int) -> IssueFacts | None:
+        """The facts an `issues` or `issue_comment` delivery gives about issue `number` (None
+        for a pull request's conversation, another issue, or a payload that lacks them)."""
+        issue, repo = payload.get("issue"), payload.get("repository")
+        if not isinstance(issue, Mapping) or not isinstance(repo, Mapping):
+            return None
+        if issue.get("number") != number:
+            return None
+        try:
+            info, repo_info = issue_from_json(issue), repo_from_json(repo)
+            comments = int(issue.get("comments") or 0)
+            if isinstance(payload.get("comment"), Mapping):  # one at least: the new comment
+                comments = max(comments, 1)
+            if info.is_pull_request:
+                return None
+            return cls(
+                title=info.title,
+                body=info.body,
+                author=info.author,
+                labels=info.labels,
+                html_url=info.html_url,
+                comments=comments,
+                default_branch=repo_info.default_branch,
+                clone_url=repo_info.clone_url,
+                repository_url=repo_info.html_url,
+                private=repo_info.private,
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def issue(self, number: int) -> IssueInfo:
+        return IssueInfo(
+            number=number,
+            title=self.title,
+            body=self.body,
+            state="open",
+            labels=self.labels,
+            author=self.author,
+            html_url=self.html_url,
+            is_pull_request=False,
+        )
+
+    def repository(self, full_name: str) -> RepoInfo:
+        return RepoInfo(
+            full_name=full_name,
+            clone_url=self.clone_url,
+            default_branch=self.default_branch,
+            private=self.private,
+            html_url=self.repository_url,
+        )
 
 
 class WorkOrderError(ValueError):
@@ -113,6 +188,8 @@ class WorkOrder(BaseModel):
     resume: ConversationState | None = None
     # The session's page on the dashboard (AUTOCODER_PUBLIC_URL): its check runs' Details link.
     details_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://\S+$")
+    # The issue and repository as the webhook described them; None: read them from GitHub.
+    facts: IssueFacts | None = None
     settings: RunnerSettings
 
     @field_validator("settings", mode="before")

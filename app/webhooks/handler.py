@@ -29,7 +29,7 @@ from app.status import Change, record_status
 from app.webhooks import replies
 from runner.decide import Action, Decision, authorize, decide
 from runner.github.errors import GitHubError
-from runner.work_order import WorkKind
+from runner.work_order import IssueFacts, WorkKind
 
 _log = logging.getLogger(__name__)
 
@@ -320,7 +320,7 @@ class DeliveryHandler:
             return Outcome("processed", detail, replies=reply(detail))
         if action is Action.TELL:
             return _tell(db, decision, repository, number, reply)
-        return self._enqueue(db, delivery_id, decision, repository, number, reply)
+        return self._enqueue(db, delivery_id, decision, repository, number, reply, payload)
 
     def _enqueue(
         self,
@@ -330,12 +330,16 @@ class DeliveryHandler:
         repository: str,
         number: int,
         reply: Any,
+        payload: Mapping[str, Any],
     ) -> Outcome:
         from app.queue.store import active_job, enqueue
 
+        # What the payload says of the issue and repository, so the session need not ask.
+        kind = decision.work_kind or WorkKind(decision.action.value)
+        facts = None if kind is WorkKind.FOLLOW_UP else IssueFacts.from_webhook(payload, number)
         job = enqueue(
             db,
-            kind=(decision.work_kind or WorkKind(decision.action.value)).value,
+            kind=kind.value,
             repository=repository,
             issue_number=number,
             installation_id=decision.installation_id,
@@ -343,6 +347,7 @@ class DeliveryHandler:
             pull_number=decision.pull_number,
             review_id=decision.review_id,
             delivery_id=delivery_id,
+            payload={"facts": facts.model_dump(mode="json")} if facts is not None else None,
         )
         if job is None:
             active = active_job(db, repository, number)

@@ -8,19 +8,30 @@ asks `Tokens.fresh` again every `refresh_s` and sends the session any new one.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
 from app.dashboard.links import session_page_url
+from app.db.models import utcnow
 from app.queue.models import Job
 from runner.conversation_state import ConversationState
 from runner.settings import RunnerSettings
 from runner.spend import ScopeBudget
-from runner.work_order import WorkKind, WorkOrder, session_settings
+from runner.work_order import IssueFacts, WorkKind, WorkOrder, session_settings
 
 if TYPE_CHECKING:
     from app.github_app import AppGitHub
+
+log = logging.getLogger(__name__)
+
+FACTS_FRESH_FOR = timedelta(seconds=60)
+"""How long the issue facts a webhook carried stand in for reading GitHub: an issue edited or
+commented on while its job waited longer is read again (as is any job's second attempt)."""
 
 TokenSource = Callable[[Job], str]
 """An installation token that can write to the job's repository (raises when none can be had)."""
@@ -120,8 +131,25 @@ class OrderMaker:
             write_burst=self.write_burst,
             budgets=budgets,
             resume=resume,
+            facts=issue_facts(job),
             settings=settings,
         )
+
+
+def issue_facts(job: Job) -> IssueFacts | None:
+    """The webhook's facts about the job's issue, while they can be trusted: a first attempt,
+    claimed within `FACTS_FRESH_FOR` of the delivery (None: the session reads GitHub)."""
+    data = (job.payload or {}).get("facts")
+    if not isinstance(data, dict) or job.attempts > 1 or job.interruptions:
+        return None
+    created = job.created_at
+    if created is None or utcnow() - created > FACTS_FRESH_FOR:
+        return None
+    try:
+        return IssueFacts.model_validate(data)
+    except ValidationError:
+        log.warning("job %s: its issue facts are not valid; the session reads GitHub", job.id)
+        return None
 
 
 def feature_fields(job: Job) -> dict[str, Any]:

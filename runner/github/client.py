@@ -262,6 +262,11 @@ class GitHubClient:
         self._comments[key] = comments
         return list(comments)
 
+    def know_issue_comments(self, repo: str, number: int, comments: Iterable[CommentInfo]) -> None:
+        """Take `comments` as #number's listing (what a webhook said, e.g. that it has none),
+        so `fresh=False` readers do not list them again."""
+        self._comments[(repo.lower(), int(number))] = list(comments)
+
     def find_issue_comment(self, repo: str, number: int, marker: str) -> CommentInfo | None:
         """The first comment on #number whose body contains `marker` (a hidden `<!-- ... -->`);
         from the listing this client already has, if any."""
