@@ -360,6 +360,7 @@ async def run_order(
                 facts=order.facts,
             )
             task = with_features(task, order)
+            log.info("task loaded (%d GitHub requests so far)", github.requests_sent)
             engine = TeeEngine(make_engine(settings), emit)
             deps = session_deps(settings, github, credentials, engine, echo=echo)
             if task.features is not None:
@@ -423,6 +424,7 @@ def private_pipes() -> tuple[IO[str], IO[str]]:
     )
 
 
+WARM_LINE = "imports done"  # logged once warm: a spare from here starts its session at once
 WAITING_NAME = b"ac-waiting"  # the process name (/proc/PID/comm) while no order has come
 WORKING_NAME = b"ac-session"  # ... and once it has one
 
@@ -456,6 +458,7 @@ def main(stdin: IO[str] | None = None, stdout: IO[str] | None = None) -> int:
     die_with_parent()
     name_process(WAITING_NAME)  # a warm spare, until its order comes
     warm_up()
+    log.info("%s: waiting for a work order", WARM_LINE)
     first = stdin.readline()
     name_process(WORKING_NAME)
     if not first:
