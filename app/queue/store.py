@@ -408,24 +408,9 @@ def release(db: Session, job_id: int, worker_id: str, *, reason: str) -> str | N
     if interruptions > MAX_INTERRUPTIONS:
         note = f"{reason} (interrupted {interruptions} times; giving up)"
         return "failed" if finished_by(db, job_id, worker_id, state="failed", error=note) else None
-    now = utcnow()
-    result = db.execute(
-        update(Job)
-        .where(Job.id == job_id, Job.lease_owner == worker_id, Job.state == "running")
-        .values(
-            state="queued",
-            error=reason,
-            not_before=None,
-            attempts=max(job.attempts - 1, 0),
-            interruptions=interruptions,
-            lease_owner=None,
-            lease_expires_at=None,
-            updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
+    return _requeue_unspent(
+        db, job, worker_id, reason=reason, not_before=None, interruptions=interruptions
     )
-    db.commit()
-    return "queued" if int(result.rowcount or 0) == 1 else None  # type: ignore[attr-defined]
 
 
 def pause(db: Session, job_id: int, worker_id: str, *, until: datetime, reason: str) -> str | None:
@@ -437,17 +422,32 @@ def pause(db: Session, job_id: int, worker_id: str, *, until: datetime, reason: 
         return None
     if job.cancel_requested:
         return "cancelled" if finished_by(db, job_id, worker_id, state="cancelled") else None
+    return _requeue_unspent(db, job, worker_id, reason=reason, not_before=until)
+
+
+def _requeue_unspent(
+    db: Session,
+    job: Job,
+    worker_id: str,
+    *,
+    reason: str,
+    not_before: datetime | None,
+    **values: Any,
+) -> str | None:
+    """Back to the queue (due at `not_before`, or at once) giving back the attempt the claim
+    counted, if `worker_id` still owns the running job. Commits."""
     result = db.execute(
         update(Job)
-        .where(Job.id == job_id, Job.lease_owner == worker_id, Job.state == "running")
+        .where(Job.id == job.id, Job.lease_owner == worker_id, Job.state == "running")
         .values(
             state="queued",
             error=reason,
-            not_before=until,
+            not_before=not_before,
             attempts=max(job.attempts - 1, 0),
             lease_owner=None,
             lease_expires_at=None,
             updated_at=utcnow(),
+            **values,
         )
         .execution_options(synchronize_session=False)
     )

@@ -9,13 +9,12 @@ says `degraded`, when no model is configured), bind the port, then start the wor
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
 import click
 
-from autocoder.commands.errors import settings_error_message
+from autocoder.commands.serve_config import load_serve_config
 from autocoder.config_reference import help_text
 
 log = logging.getLogger("autocoder.serve")
@@ -58,20 +57,10 @@ def serve_command(host: str, port: int, env_file: Path, log_level: str, processe
     every session runs with the same settings. GET /healthz says what is missing.
     """
     import uvicorn
-    from pydantic import ValidationError
 
-    from app.config import ServeConfig
-    from app.env_file import EnvFileError
     from app.main import create_app, start_workers
 
-    try:
-        config = ServeConfig.load(os.environ, env_file)
-    except EnvFileError as error:
-        raise click.ClickException(str(error)) from None
-    except ValidationError as error:
-        raise click.ClickException(settings_error_message(error)) from None
-    source = f"the environment and {config.env_file}" if config.env_file else "the environment"
-    log.info("settings (from %s):\n  %s", source, "\n  ".join(config.summary()))
+    config = load_serve_config(env_file, log)
     try:
         app = create_app(config.app, config=config, run_workers=False)
     except Exception as error:  # the database could not be opened or migrated

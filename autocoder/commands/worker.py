@@ -12,14 +12,13 @@ running sessions back to the queue.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 from pathlib import Path
 from types import FrameType
 
 import click
 
-from autocoder.commands.errors import settings_error_message
+from autocoder.commands.serve_config import load_serve_config
 
 log = logging.getLogger("autocoder.worker")
 
@@ -47,23 +46,12 @@ def worker_command(env_file: Path, stop_timeout: float) -> None:
     """
     import threading
 
-    from pydantic import ValidationError
-
-    from app.config import ServeConfig
-    from app.env_file import EnvFileError
     from app.main import build_state
     from app.worker import start_workers
     from app.worker.engine_gate import EngineGate
     from runner.preflight import engine_problem
 
-    try:
-        config = ServeConfig.load(os.environ, env_file)
-    except EnvFileError as error:
-        raise click.ClickException(str(error)) from None
-    except ValidationError as error:
-        raise click.ClickException(settings_error_message(error)) from None
-    source = f"the environment and {config.env_file}" if config.env_file else "the environment"
-    log.info("settings (from %s):\n  %s", source, "\n  ".join(config.summary()))
+    config = load_serve_config(env_file, log)
     try:
         state = build_state(config.app)
     except Exception as error:  # the database could not be opened or migrated
