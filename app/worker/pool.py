@@ -21,6 +21,9 @@ caps (`app.spend`): a job whose issue, repository day or installation month is a
 starts no session (the issue is told once per cap and period); otherwise the budgets go into
 the work order, and the session's guard ends it at the cap.
 
+Its parts: `app.worker.pool_config` (how it runs), `app.worker.refusals` (jobs that start no
+session), `app.worker.assemble` (`start_workers`: the pool from the server's configuration).
+
 Concurrency: the pool has `AUTOCODER_CONCURRENCY` worker threads (the total limit of this
 server); `AUTOCODER_MAX_PER_INSTALLATION` caps running jobs per installation across every server
 sharing the database; the claim never runs two jobs of one issue at once.
@@ -30,15 +33,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -47,73 +44,30 @@ from app.db.models import utcnow
 from app.executors.base import Executor, LaunchSpec, SessionHandle
 from app.queue import store
 from app.queue.models import Job
-from app.queue.notify import notify_on_new_jobs
+from app.worker.assemble import database_url_of, default_log_dir, make_executor, start_workers
 from app.worker.attempt import Attempt, AttemptConfig
-from app.worker.engine_gate import EngineGate, not_configured_comment
-from app.worker.env import engine_env
-from app.worker.orders import OrderMaker, app_github_tokens, app_tokens
+from app.worker.engine_gate import EngineGate
+from app.worker.orders import OrderMaker
 from app.worker.outcome import Backoff, feature_status_after_takeover
-from app.worker.recovery import app_github_clients, app_github_factory, close_all_abandoned
-from app.worker.settings import WorkerSettings
+from app.worker.pool_config import KeepsWarmSessions, PoolConfig, new_worker_prefix
+from app.worker.recovery import close_all_abandoned
+from app.worker.refusals import refuse_over_budget, refuse_unconfigured
 from runner.events import Result
 from runner.github.client import GitHubClient
-from runner.github.errors import GitHubError
 from runner.spend import Cap, CapScope, ScopeBudget, first_exhausted
 
-if TYPE_CHECKING:  # app.config imports this package's settings
-    from app.config import ServeConfig
-    from app.github_app import AppGitHub
-    from app.metrics import Metrics
+__all__ = [  # importable from here as before the split
+    "KeepsWarmSessions",
+    "PoolConfig",
+    "WorkerPool",
+    "database_url_of",
+    "default_log_dir",
+    "make_executor",
+    "new_worker_prefix",
+    "start_workers",
+]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class PoolConfig:
-    concurrency: int = 1
-    lease_s: float = 60.0
-    heartbeat_s: float = 20.0
-    poll_s: float = 1.0
-    max_per_installation: int | None = None
-    backoff_base_s: float = 30.0
-    backoff_cap_s: float = 900.0
-    cancel_grace_s: float = 30.0
-    stop_grace_s: float = 15.0
-    log_dir: Path | None = None
-    max_attempts: int | None = None  # None: each job keeps the budget it was stored with
-
-    @classmethod
-    def from_settings(
-        cls, knobs: WorkerSettings, concurrency: int, log_dir: Path | None
-    ) -> PoolConfig:
-        return cls(
-            concurrency=concurrency,
-            lease_s=knobs.lease_seconds,
-            heartbeat_s=knobs.heartbeat_interval,
-            poll_s=knobs.poll_seconds,
-            max_per_installation=knobs.max_per_installation,
-            backoff_base_s=knobs.retry_backoff_seconds,
-            backoff_cap_s=knobs.retry_backoff_max_seconds,
-            cancel_grace_s=knobs.cancel_grace_seconds,
-            stop_grace_s=knobs.stop_grace_seconds,
-            log_dir=knobs.session_log_dir or log_dir,
-            max_attempts=knobs.max_attempts,
-        )
-
-
-@runtime_checkable
-class KeepsWarmSessions(Protocol):
-    """An executor that keeps a session process started ahead of time (`LocalExecutor`)."""
-
-    def prepare(self, env: Mapping[str, str], log_dir: Path | None) -> None: ...
-
-    def close(self) -> None: ...
-
-
-def new_worker_prefix() -> str:
-    """Unique per server start (a restarted server may get the same pid, e.g. in a container:
-    it must not be able to renew a lease its dead predecessor held)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 class WorkerPool:
@@ -295,48 +249,11 @@ class WorkerPool:
 
     def refuse_unconfigured(self, job: Job, worker_id: str, problem: str) -> None:
         """No model: say so once on the issue, start no session, fail the job."""
-        log.error(
-            "job %s (%s#%s): not started: %s", job.id, job.repository, job.issue_number, problem
-        )
-        github = self.github_for(job)
-        if github is not None:
-            marker, body = not_configured_comment()
-            try:
-                if github.find_issue_comment(job.repository, job.issue_number, marker) is None:
-                    github.create_issue_comment(job.repository, job.issue_number, body)
-            except GitHubError as error:
-                log.warning("job %s: could not comment on the issue: %s", job.id, error)
-            finally:
-                github.close()
-        with self.sessions() as db:
-            store.finish(
-                db,
-                job.id,
-                worker_id,
-                state="failed",
-                error=f"not started: autocoder is not configured with a model: {problem}",
-            )
+        refuse_unconfigured(self.sessions, self.github_for, job, worker_id, problem)
 
     def refuse_over_budget(self, job: Job, worker_id: str, budget: ScopeBudget, kind: str) -> None:
-        """A spend cap earlier sessions used up: no session; the issue is told once per cap
-        and period; the job fails naming the cap."""
-        now = utcnow()
-        what = budget.describe(kind)
-        log.warning(
-            "job %s (%s#%s): not started: %s", job.id, job.repository, job.issue_number, what
-        )
-        github = self.github_for(job)
-        if github is not None:
-            marker, body = spend.refusal_comment(budget, kind, now)
-            try:
-                if github.find_issue_comment(job.repository, job.issue_number, marker) is None:
-                    github.create_issue_comment(job.repository, job.issue_number, body)
-            except GitHubError as error:
-                log.warning("job %s: could not comment on the issue: %s", job.id, error)
-            finally:
-                github.close()
-        with self.sessions() as db:
-            store.finish(db, job.id, worker_id, state="failed", error=f"not started: {what}")
+        """A spend cap earlier sessions used up: no session; the issue is told once."""
+        refuse_over_budget(self.sessions, self.github_for, job, worker_id, budget, kind)
 
     # -- the janitor ---------------------------------------------------------------------------
 
@@ -371,100 +288,3 @@ class WorkerPool:
                 self._wake.set()
             close_all_abandoned(db, self.github_for)
         return len(taken)
-
-
-def database_url_of(database_url: str, sessions: sessionmaker[Session]) -> str:
-    if database_url:
-        return database_url
-    bind = sessions.kw.get("bind")
-    return str(bind.url.render_as_string(hide_password=False)) if bind is not None else ""
-
-
-def default_log_dir(database_url: str) -> Path:
-    from app.executors.docker import sqlite_directory
-
-    directory = sqlite_directory(database_url)
-    return (directory if directory is not None else Path("~/.autocoder").expanduser()) / "sessions"
-
-
-def make_executor(name: str, knobs: WorkerSettings, database_url: str) -> Executor:
-    if name == "docker":
-        from app.executors.docker import DockerExecutor, DockerLimits, DockerOptions
-
-        options = DockerOptions(
-            image=knobs.docker_image,
-            limits=DockerLimits(
-                cpus=knobs.docker_cpus, memory=knobs.docker_memory, pids=knobs.docker_pids
-            ),
-            network=knobs.docker_network,
-            docker=knobs.container_engine,
-        )
-        return DockerExecutor(options)
-    if name == "kubernetes":
-        from app.executors.kubernetes import kubernetes_executor
-
-        return kubernetes_executor(knobs)
-    from app.executors.local import LocalExecutor
-
-    return LocalExecutor(spare=True)
-
-
-def start_workers(
-    config: ServeConfig,
-    session_factory: sessionmaker[Session],
-    stop_event: threading.Event,
-    *,
-    engine_gate: EngineGate | None = None,
-    executor: Executor | None = None,
-    github: AppGitHub | None = None,
-    metrics: Metrics | None = None,
-) -> WorkerPool:
-    """Start the pool for `autocoder serve` with the server's whole configuration (App,
-    worker and runner settings, and the environment sessions get); `pool.stop(timeout)`
-    stops it. `github`: the server's own App handle — its installation tokens (already minted
-    by the webhook path's permission check) are the sessions' tokens; `metrics`: where each
-    session's GitHub REST calls are counted."""
-    knobs = config.worker
-    database_url = database_url_of(config.app.database_url, session_factory)
-    pool_config = PoolConfig.from_settings(
-        knobs, config.app.concurrency, default_log_dir(database_url)
-    )
-    app = config.app
-    runner_settings = config.runner
-    if app.executor in ("docker", "kubernetes"):  # the image is the sandbox, with its own home
-        from app.executors.docker import container_settings
-
-        runner_settings = container_settings(runner_settings)
-    between_writes = knobs.github_seconds_between_writes
-    if github is not None:
-        tokens = app_github_tokens(github)
-        github_for: Callable[[Job], GitHubClient | None] = app_github_clients(
-            github, seconds_between_writes=between_writes
-        )
-    else:
-        tokens = app_tokens(app.github_app_id, app.private_key_pem(), app.github_api_url)
-        github_for = app_github_factory(app, seconds_between_writes=between_writes)
-    orders = OrderMaker(
-        runner_settings,
-        tokens,
-        public_url=app.public_url,
-        seconds_between_writes=between_writes,
-        write_burst=knobs.github_write_burst,
-    )
-    pool = WorkerPool(
-        session_factory,
-        executor or make_executor(app.executor, knobs, database_url),
-        pool_config,
-        orders,
-        env=engine_env(config.environ),
-        stop_event=stop_event,
-        github_for=github_for,
-        engine_gate=engine_gate,
-        caps=app.spend_caps(),
-        engine_name=config.runner.engine,
-        model=config.runner.model,
-        on_result=metrics.observe_result if metrics is not None else None,
-    )
-    pool.unhook = notify_on_new_jobs(session_factory, pool.notify)
-    log.info("session logs go to %s", pool_config.log_dir or "nowhere (no log directory)")
-    return pool.start()

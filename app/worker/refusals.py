@@ -1,0 +1,76 @@
+"""Jobs a worker refuses to start a session for: no model configured, or a spend cap already
+used up. The issue is told once (a hidden marker finds the earlier comment); the job fails."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import spend
+from app.db.models import utcnow
+from app.queue import store
+from app.queue.models import Job
+from app.worker.engine_gate import not_configured_comment
+from runner.github.client import GitHubClient
+from runner.github.errors import GitHubError
+from runner.spend import ScopeBudget
+
+log = logging.getLogger("app.worker.pool")
+
+
+def refuse_unconfigured(
+    sessions: sessionmaker[Session],
+    github_for: Callable[[Job], GitHubClient | None],
+    job: Job,
+    worker_id: str,
+    problem: str,
+) -> None:
+    """No model: say so once on the issue, start no session, fail the job."""
+    log.error("job %s (%s#%s): not started: %s", job.id, job.repository, job.issue_number, problem)
+    github = github_for(job)
+    if github is not None:
+        marker, body = not_configured_comment()
+        try:
+            if github.find_issue_comment(job.repository, job.issue_number, marker) is None:
+                github.create_issue_comment(job.repository, job.issue_number, body)
+        except GitHubError as error:
+            log.warning("job %s: could not comment on the issue: %s", job.id, error)
+        finally:
+            github.close()
+    with sessions() as db:
+        store.finish(
+            db,
+            job.id,
+            worker_id,
+            state="failed",
+            error=f"not started: autocoder is not configured with a model: {problem}",
+        )
+
+
+def refuse_over_budget(
+    sessions: sessionmaker[Session],
+    github_for: Callable[[Job], GitHubClient | None],
+    job: Job,
+    worker_id: str,
+    budget: ScopeBudget,
+    kind: str,
+) -> None:
+    """A spend cap earlier sessions used up: no session; the issue is told once per cap
+    and period; the job fails naming the cap."""
+    now = utcnow()
+    what = budget.describe(kind)
+    log.warning("job %s (%s#%s): not started: %s", job.id, job.repository, job.issue_number, what)
+    github = github_for(job)
+    if github is not None:
+        marker, body = spend.refusal_comment(budget, kind, now)
+        try:
+            if github.find_issue_comment(job.repository, job.issue_number, marker) is None:
+                github.create_issue_comment(job.repository, job.issue_number, body)
+        except GitHubError as error:
+            log.warning("job %s: could not comment on the issue: %s", job.id, error)
+        finally:
+            github.close()
+    with sessions() as db:
+        store.finish(db, job.id, worker_id, state="failed", error=f"not started: {what}")
