@@ -10,10 +10,10 @@ from typing import Any
 from app.db.engine import open_database
 from app.queue import store
 from app.queue.models import Job
-from tests.app.test_crash_recovery import free_port
+from tests.app.webhook_harness import free_port
 from tests.emulator.client import Emulator
 from tests.scripted_model.recorder import RecordedRequest
-from tests.world import World
+from tests.world import REPO, World
 
 
 def serve_env(
@@ -55,6 +55,30 @@ def only_job(database_url: str, repository: str, number: int) -> Job:
         (job,) = store.jobs_for_issue(db, repository, number)
         db.expunge(job)
     return job
+
+
+def all_check_runs(world: World) -> list[dict[str, Any]]:
+    """Every `autocoder` check run on any commit of main or of autocoder's branches."""
+    refs = world.git("for-each-ref", "--format=%(refname)", "refs/heads").split()
+    shas = set(world.git("rev-list", *refs).split())
+    runs: dict[int, dict[str, Any]] = {}
+    for sha in shas:
+        found = world.api(f"/repos/{REPO}/commits/{sha}/check-runs?filter=all")["check_runs"]
+        for run in found:
+            if run["name"] == "autocoder":
+                runs[run["id"]] = run
+    return list(runs.values())
+
+
+def terminal_job(database_url: str, job_id: int) -> Job | None:
+    """The job once it has ended (None while it has not)."""
+    database = open_database(database_url, run_migrations=False)
+    try:
+        with database.sessions() as db:
+            job = store.get_job(db, job_id)
+            return job if job is not None and job.state in store.TERMINAL_STATES else None
+    finally:
+        database.dispose()
 
 
 def conversation(requests: list[RecordedRequest]) -> list[RecordedRequest]:

@@ -9,7 +9,6 @@ import itertools
 import os
 import signal
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -17,8 +16,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
-
-from tests.app.webhook_harness import free_port, wait_for
 
 _FORWARDED = ("content-type", "x-github-event", "x-github-delivery", "x-hub-signature-256")
 
@@ -65,30 +62,6 @@ def webhook_sender(backends: Sequence[str]) -> Iterator[tuple[str, list[int]]]:
         server.shutdown()
         server.server_close()
         client.close()
-
-
-def start_serve(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "autocoder", "serve", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(f"serve exited: {log.read_text()}")
-        try:
-            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_for(healthy, timeout=60, what="autocoder serve to answer /healthz")
-    return process, url
 
 
 def descendants(pid: int) -> list[int]:

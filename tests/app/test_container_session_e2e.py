@@ -8,7 +8,6 @@ container started the same way cannot read them)."""
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,8 @@ from typing import Any
 import pytest
 
 from tests.app.container_harness import project_image
-from tests.app.test_serve_e2e import serve, wait_for_pull
+from tests.app.serve_harness import scripted_serve_env, serve
+from tests.app.test_serve_e2e import wait_for_pull
 from tests.app.webhook_harness import wait_for
 from tests.emulator.client import Emulator
 from tests.runner.session_harness import check_runs_for, final_turn, write_turn
@@ -41,26 +41,16 @@ def test_a_labelled_issue_yields_a_pull_request_from_a_session_in_a_container(
     ]
     server_dir = tmp_path / "serve"
     with running_model_server("openai", turns) as model:
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("AUTOCODER_")},
-            **world.runner_env(
-                tmp_path / "cache",
-                AUTOCODER_ENGINE="openai",
-                AUTOCODER_BASE_URL=model.base_url,
-                AUTOCODER_MODEL="scripted",
-                AUTOCODER_API_KEY="sk-model-key-for-tests",
-                AUTOCODER_MAX_TURNS="10",
-                AUTOCODER_WEBHOOK_SECRET=world.app.webhook_secret,
-                AUTOCODER_DATABASE_URL=f"sqlite:///{server_dir / 'autocoder.db'}",
-                AUTOCODER_RECONCILE_INTERVAL="0",
-                AUTOCODER_POLL_SECONDS="0.2",
-                AUTOCODER_EXECUTOR="docker",
-                AUTOCODER_CONTAINER_ENGINE=built.engine,
-                AUTOCODER_DOCKER_IMAGE=built.image,
-                AUTOCODER_DOCKER_NETWORK="host",
-            ),
-            "HOME": str(tmp_path / "home"),
-        }
+        env = scripted_serve_env(
+            world,
+            tmp_path,
+            model.base_url,
+            AUTOCODER_DATABASE_URL=f"sqlite:///{server_dir / 'autocoder.db'}",
+            AUTOCODER_EXECUTOR="docker",
+            AUTOCODER_CONTAINER_ENGINE=built.engine,
+            AUTOCODER_DOCKER_IMAGE=built.image,
+            AUTOCODER_DOCKER_NETWORK="host",
+        )
         with serve(env, tmp_path / "serve.log") as url:
             world.emulator.set_webhook_url(world.app.id, f"{url}/api/github/webhooks")
             number = world.open_issue("Add a farewell", "Please add farewell() returning 'bye'.")

@@ -10,8 +10,16 @@ from pathlib import Path
 import pytest
 
 from runner.conversation_state import RESUME_NOTE
-from tests.app.continuity_harness import conversation, only_job, said, serve_env
-from tests.app.test_crash_recovery import _terminal, all_check_runs, serve, wait_for
+from tests.app.continuity_harness import (
+    all_check_runs,
+    conversation,
+    only_job,
+    said,
+    serve_env,
+    terminal_job,
+)
+from tests.app.serve_harness import serve_process
+from tests.app.webhook_harness import wait_for
 from tests.emulator.client import Emulator
 from tests.runner.session_harness import final_turn, open_pulls, write_turn
 from tests.scripted_model.script import Fault, Turn
@@ -46,7 +54,7 @@ def test_a_usage_limit_pauses_the_session_and_it_resumes_by_itself(
             AUTOCODER_CHECKPOINT_MINUTES="0",
         )
         log = tmp_path / "serve.log"
-        with serve(env, port, log):
+        with serve_process(env, log, port=port):
             github_emulator.act_as(MAINTAINER).label_issue(REPO, number, "autocoder")
             paused = wait_for(
                 lambda: [r for r in all_check_runs(world) if "Paused" in r["output"]["title"]],
@@ -54,7 +62,7 @@ def test_a_usage_limit_pauses_the_session_and_it_resumes_by_itself(
                 "a check run that says the session is paused",
             )
             job = only_job(database_url, REPO, number)
-            done = wait_for(lambda: _terminal(database_url, job.id), 120, "the job to end")
+            done = wait_for(lambda: terminal_job(database_url, job.id), 120, "the job to end")
 
         assert done.state == "succeeded", (done.error, log.read_text()[-4000:])
         assert done.attempts == 1  # the pause used no attempt

@@ -4,7 +4,6 @@ triage user's never does, however often the reconcile runs (issue #9)."""
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import pytest
 
 from app import mirror
 from app.db.engine import open_database
-from tests.app.test_serve_e2e import serve
+from tests.app.serve_harness import scripted_serve_env, serve
 from tests.app.webhook_harness import wait_for
 from tests.emulator.client import Emulator
 from tests.runner.session_harness import final_turn, open_pulls, write_turn
@@ -58,22 +57,13 @@ def test_start_up_and_periodic_reconcile_start_work_only_for_write_access(
         final_turn("Added farewell() in farewell.py."),
     ]
     with running_model_server("openai", turns) as model:
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("AUTOCODER_")},
-            **world.runner_env(
-                tmp_path / "cache",
-                AUTOCODER_ENGINE="openai",
-                AUTOCODER_BASE_URL=model.base_url,
-                AUTOCODER_MODEL="scripted",
-                AUTOCODER_API_KEY="sk-model-key-for-tests",
-                AUTOCODER_MAX_TURNS="10",
-                AUTOCODER_WEBHOOK_SECRET=world.app.webhook_secret,
-                AUTOCODER_DATABASE_URL=db_url,
-                AUTOCODER_RECONCILE_INTERVAL="0.5",
-                AUTOCODER_POLL_SECONDS="0.2",
-            ),
-            "HOME": str(tmp_path / "home"),
-        }
+        env = scripted_serve_env(
+            world,
+            tmp_path,
+            model.base_url,
+            AUTOCODER_DATABASE_URL=db_url,
+            AUTOCODER_RECONCILE_INTERVAL="0.5",
+        )
         with serve(env, tmp_path / "serve.log") as url:
 
             def pulls_for(number: int) -> list[dict[str, Any]]:

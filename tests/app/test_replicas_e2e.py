@@ -22,7 +22,8 @@ from sqlalchemy import func, select
 from app.db.engine import open_database
 from app.db.models import Delivery, SessionRecord
 from app.queue.models import Job
-from tests.app.replica_harness import kill_machine, start_serve, stop, webhook_sender
+from tests.app.replica_harness import kill_machine, stop, webhook_sender
+from tests.app.serve_harness import start_serve
 from tests.app.webhook_harness import wait_for
 from tests.emulator.client import Emulator
 from tests.scripted_model.server import running_model_server

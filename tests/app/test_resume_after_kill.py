@@ -20,15 +20,9 @@ import pytest
 from app.db.engine import open_database
 from app.queue import store
 from app.queue.models import Job
-from tests.app.test_crash_recovery import (
-    _terminal,
-    all_check_runs,
-    free_port,
-    running,
-    serve,
-    session_pids,
-    wait_for,
-)
+from tests.app.continuity_harness import all_check_runs, serve_env, terminal_job
+from tests.app.serve_harness import serve_process, session_pids, still_running
+from tests.app.webhook_harness import wait_for
 from tests.emulator.client import Emulator
 from tests.runner.session_harness import final_turn, open_pulls, write_turn
 from tests.scripted_model.server import running_model_server
@@ -46,33 +40,12 @@ def test_kill_9_after_the_push_then_the_restart_delivers_without_the_model(
     github_emulator: Emulator, tmp_path: Path
 ) -> None:
     world = make_world(github_emulator)
-    port = free_port()
-    github_emulator.set_webhook_url(world.app.id, f"http://127.0.0.1:{port}/api/github/webhooks")
     number = world.open_issue("Add a greeting", "Please add hello.txt.")
     turns = [write_turn("openai", "hello.txt", "Hello!\n"), final_turn("Added hello.txt.")]
-    database_url = f"sqlite:///{tmp_path / 'data' / 'autocoder.db'}"
     with running_model_server("openai", turns) as model:
-        env = {
-            **os.environ,
-            **world.runner_env(
-                tmp_path / "cache",
-                AUTOCODER_ENGINE="openai",
-                AUTOCODER_BASE_URL=model.base_url,
-                AUTOCODER_MODEL="scripted",
-                AUTOCODER_API_KEY="sk-model-key-for-tests",
-                AUTOCODER_MAX_TURNS="10",
-            ),
-            "AUTOCODER_WEBHOOK_SECRET": world.app.webhook_secret,
-            "AUTOCODER_DATABASE_URL": database_url,
-            "AUTOCODER_RECONCILE_INTERVAL": "0",
-            "AUTOCODER_GITHUB_SECONDS_BETWEEN_WRITES": "0",
-            "AUTOCODER_LEASE_SECONDS": "5",
-            "AUTOCODER_HEARTBEAT_SECONDS": "0.5",
-            "AUTOCODER_POLL_SECONDS": "0.2",
-            "AUTOCODER_MAX_ATTEMPTS": "1",  # an interruption must not use it up
-        }
+        env, port, database_url = serve_env(world, github_emulator, tmp_path, model.base_url)
         log = tmp_path / "serve.log"
-        with serve(env, port, log) as first:
+        with serve_process(env, log, port=port) as first:
             github_emulator.act_as(MAINTAINER).label_issue(REPO, number, "autocoder")
             sessions = wait_for(lambda: session_pids(first.pid), 90, "the session to start")
             session_pgid = os.getpgid(sessions[0])
@@ -84,7 +57,7 @@ def test_kill_9_after_the_push_then_the_restart_delivers_without_the_model(
             os.killpg(first.pid, signal.SIGKILL)
             os.killpg(session_pgid, signal.SIGKILL)
             first.wait()
-            wait_for(lambda: not running(sessions[0]), 40, "the session to die")
+            wait_for(lambda: not still_running(sessions[0]), 40, "the session to die")
         assert model.turns_served == 2
         # Model conversations: requests for a turn (not the start-up probe of /v1/models).
         conversation = lambda: [r for r in model.requests if r.role in ("turn", "exhausted")]  # noqa: E731
@@ -93,9 +66,9 @@ def test_kill_9_after_the_push_then_the_restart_delivers_without_the_model(
         with database.sessions() as db:
             (job,) = store.jobs_for_issue(db, REPO, number)
         env["AUTOCODER_LEASE_SECONDS"] = "2"
-        with serve(env, port, log):
+        with serve_process(env, log, port=port):
             done: Job = wait_for(
-                lambda: _terminal(database_url, job.id), 120, "the job to end after restart"
+                lambda: terminal_job(database_url, job.id), 120, "the job to end after restart"
             )
         assert len(conversation()) == requests_before_restart, "the model was asked again"
 

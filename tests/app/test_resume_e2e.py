@@ -24,8 +24,10 @@ from tests.app.continuity_harness import (
     roles,
     said,
     serve_env,
+    terminal_job,
 )
-from tests.app.test_crash_recovery import _terminal, running, serve, session_pids, wait_for
+from tests.app.serve_harness import serve_process, session_pids, still_running
+from tests.app.webhook_harness import wait_for
 from tests.emulator.client import Emulator
 from tests.runner.session_harness import final_turn, open_pulls, write_turn
 from tests.scripted_model.script import Stall, Turn
@@ -51,16 +53,16 @@ def test_kill_9_midway_resumes_the_conversation_from_the_last_checkpoint(
             world, github_emulator, tmp_path, model.base_url, AUTOCODER_CHECKPOINT_MINUTES="0.02"
         )
         log = tmp_path / "serve.log"
-        with serve(env, port, log) as server:
+        with serve_process(env, log, port=port) as server:
             github_emulator.act_as(MAINTAINER).label_issue(REPO, number, "autocoder")
             (session,) = wait_for(lambda: session_pids(server.pid), 90, "the session to start")
             wait_for(lambda: model.recorder.with_role("stall"), 90, "the model's held answer")
             wait_for(lambda: branch_file(world, "one.txt"), 60, "the checkpoint's push")
             time.sleep(1.5)  # a checkpoint interval more: its conversation is recorded too
             os.kill(session, signal.SIGKILL)  # kill -9 of the session, midway
-            wait_for(lambda: not running(session), 30, "the session to die")
+            wait_for(lambda: not still_running(session), 30, "the session to die")
             job = only_job(database_url, REPO, number)
-            done = wait_for(lambda: _terminal(database_url, job.id), 120, "the job to end")
+            done = wait_for(lambda: terminal_job(database_url, job.id), 120, "the job to end")
 
         assert done.state == "succeeded", (done.error, log.read_text()[-4000:])
         requests = conversation(model.requests)

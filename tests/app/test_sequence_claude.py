@@ -21,7 +21,7 @@ from tests.app.sequence_harness import (
     sequence_world,
     serve_env,
 )
-from tests.app.test_serve_e2e import serve
+from tests.app.serve_harness import serve
 from tests.app.webhook_harness import wait_for
 from tests.emulator.client import Emulator
 from tests.scripted_model.server import running_model_server

@@ -24,7 +24,7 @@ from app.sequence.notify import (
     retryable,
     signature,
 )
-from tests.app.test_crash_recovery import free_port
+from tests.app.webhook_harness import free_port
 
 
 def test_signature_matches_githubs_vector() -> None:

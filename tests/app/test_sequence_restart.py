@@ -34,7 +34,8 @@ from tests.app.sequence_harness import (
     sequence_world,
     serve_env,
 )
-from tests.app.test_crash_recovery import free_port, running, serve, session_pids, wait_for
+from tests.app.serve_harness import serve_process, session_pids, still_running
+from tests.app.webhook_harness import free_port, wait_for
 from tests.emulator.client import Emulator
 from tests.runner.session_harness import final_turn
 from tests.scripted_model.script import Stall, Turn, tool_turn
@@ -95,7 +96,7 @@ def test_initializer_twice_then_serve_killed_mid_sequence_resumes(
         database_url = env["AUTOCODER_DATABASE_URL"]
         maintainer = github_emulator.act_as(MAINTAINER)
         log = tmp_path / "serve.log"
-        with serve(env, port, log) as first:
+        with serve_process(env, log, port=port) as first:
             maintainer.label_issue(REPO, spec, "autocoder:spec")
             wait_for(lambda: _ended(database_url, spec, 1), 180, "the initializer to end")
             maintainer.unlabel_issue(REPO, spec, "autocoder:spec")
@@ -128,10 +129,10 @@ def test_initializer_twice_then_serve_killed_mid_sequence_resumes(
             os.killpg(first.pid, signal.SIGKILL)  # the server, and its session with it
             first.wait()
             os.killpg(session_group, signal.SIGKILL)
-            wait_for(lambda: not running(sessions[0]), 40, "the session to end")
+            wait_for(lambda: not still_running(sessions[0]), 40, "the session to end")
 
         env["AUTOCODER_LEASE_SECONDS"] = "2"
-        with serve(env, port, log):
+        with serve_process(env, log, port=port):
             body = wait_for(lambda: progress(world, spec, "finished"), 300, "3/3 after restart")
             assert "3/3 features passing" in body, body
             wait_for(lambda: receiver.delivered() == [1, 2, 3], 30, "one delivery per feature")

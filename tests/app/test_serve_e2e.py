@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.app.serve_harness import scripted_serve_env, serve
 from tests.app.webhook_harness import free_port, wait_for
 from tests.emulator.client import Emulator
 from tests.runner.session_harness import (
@@ -39,42 +37,6 @@ def world(github_emulator: Emulator) -> World:
     return make_world(github_emulator)
 
 
-@contextmanager
-def serve(
-    env: dict[str, str], log: Path, cwd: Path | None = None, port: int | None = None
-) -> Iterator[str]:
-    port = port or free_port()
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "autocoder", "serve", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            cwd=cwd,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-
-            def healthy() -> bool:
-                if process.poll() is not None:
-                    raise AssertionError(f"serve exited: {log.read_text()}")
-                try:
-                    return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-                except httpx.HTTPError:
-                    return False
-
-            wait_for(healthy, timeout=30, what="autocoder serve to answer /healthz")
-            yield url
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(10)
-
-
 def test_label_yields_a_draft_pull_request_and_a_completed_check_run(
     world: World, tmp_path: Path
 ) -> None:
@@ -83,32 +45,12 @@ def test_label_yields_a_draft_pull_request_and_a_completed_check_run(
         final_turn("Added farewell() in farewell.py."),
     ]
     with running_model_server("openai", turns) as model:
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("AUTOCODER_")},
-            **world.runner_env(
-                tmp_path / "cache",
-                AUTOCODER_ENGINE="openai",
-                AUTOCODER_BASE_URL=model.base_url,
-                AUTOCODER_MODEL="scripted",
-                AUTOCODER_API_KEY="sk-model-key-for-tests",
-                AUTOCODER_MAX_TURNS="10",
-                AUTOCODER_WEBHOOK_SECRET=world.app.webhook_secret,
-                AUTOCODER_DATABASE_URL=f"sqlite:///{tmp_path / 'serve' / 'autocoder.db'}",
-                AUTOCODER_RECONCILE_INTERVAL="0",
-                AUTOCODER_POLL_SECONDS="0.2",
-            ),
-            "HOME": str(tmp_path / "home"),
-        }
+        env = scripted_serve_env(world, tmp_path, model.base_url)
         with serve(env, tmp_path / "serve.log") as url:
             world.emulator.set_webhook_url(world.app.id, f"{url}/api/github/webhooks")
             number = world.open_issue("Add a farewell", "Please add farewell() returning 'bye'.")
             world.emulator.act_as(MAINTAINER).label_issue(REPO, number, "autocoder")
-
-            def pull() -> dict[str, Any] | None:
-                pulls = [p for p in open_pulls(world) if f"#{number}" in (p["body"] or "")]
-                return pulls[0] if pulls else None
-
-            pr = wait_for(pull, timeout=180, what="the pull request")
+            pr = wait_for_pull(world, number)
             assert pr["draft"] is True
             assert pr["head"]["ref"].startswith(f"autocoder/issue-{number}")
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.app.test_serve_e2e import clean_env, serve, wait_for_pull
+from tests.app.serve_harness import serve
+from tests.app.test_serve_e2e import clean_env, wait_for_pull
 from tests.app.webhook_harness import wait_for
 from tests.emulator.client import Emulator
 from tests.runner.session_harness import check_runs_for, command_turn, final_turn, write_turn

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.continuity_harness import conversation, only_job, said, serve_env
-from tests.app.test_crash_recovery import _terminal, serve, wait_for
+from tests.app.continuity_harness import conversation, only_job, said, serve_env, terminal_job
+from tests.app.serve_harness import serve_process
+from tests.app.webhook_harness import wait_for
 from tests.emulator.client import Emulator
 from tests.runner.session_harness import final_turn, write_turn
 from tests.scripted_model.script import Stall, Turn
@@ -38,7 +39,7 @@ def test_tell_from_a_write_user_reaches_the_model_and_from_a_read_user_does_not(
     with running_model_server("openai", turns) as model:
         env, port, database_url = serve_env(world, github_emulator, tmp_path, model.base_url)
         log = tmp_path / "serve.log"
-        with serve(env, port, log):
+        with serve_process(env, log, port=port):
             github_emulator.act_as(MAINTAINER).label_issue(REPO, number, "autocoder")
             wait_for(lambda: model.recorder.with_role("stall"), 90, "the model's held answer")
             read = github_emulator.act_as(READER).comment(
@@ -48,7 +49,7 @@ def test_tell_from_a_write_user_reaches_the_model_and_from_a_read_user_does_not(
                 REPO, number, f"/autocoder tell {FROM_WRITER}"
             )
             job = only_job(database_url, REPO, number)
-            done = wait_for(lambda: _terminal(database_url, job.id), 120, "the job to end")
+            done = wait_for(lambda: terminal_job(database_url, job.id), 120, "the job to end")
 
         assert done.state == "succeeded", (done.error, log.read_text()[-4000:])
         requests = conversation(model.requests)

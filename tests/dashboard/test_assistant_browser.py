@@ -7,14 +7,13 @@ artifacts/screenshots/assistant.png."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.app.test_serve_e2e import serve
+from tests.app.serve_harness import scripted_serve_env, serve
 from tests.app.webhook_harness import wait_for
 from tests.dashboard.browser import chromium, screenshot_path
 from tests.emulator.client import Emulator
@@ -49,20 +48,7 @@ def test_assistant_reads_a_file_and_creates_a_feature_after_confirmation(
         Turn(text="Proposed; confirm it in the panel."),
     ]
     with running_model_server("openai", turns) as model:
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("AUTOCODER_")},
-            **world.runner_env(
-                tmp_path / "cache",
-                AUTOCODER_ENGINE="openai",
-                AUTOCODER_BASE_URL=model.base_url,
-                AUTOCODER_MODEL="scripted",
-                AUTOCODER_API_KEY="sk-model-key-for-tests",
-                AUTOCODER_WEBHOOK_SECRET=world.app.webhook_secret,
-                AUTOCODER_DATABASE_URL=f"sqlite:///{tmp_path / 'serve' / 'autocoder.db'}",
-                AUTOCODER_RECONCILE_INTERVAL="0",
-            ),
-            "HOME": str(tmp_path / "home"),
-        }
+        env = scripted_serve_env(world, tmp_path, model.base_url)
         with serve(env, tmp_path / "serve.log") as url, chromium() as browser:
             world.emulator.set_webhook_url(world.app.id, f"{url}/api/github/webhooks")
             world.open_issue("Something", "to make the repository known")

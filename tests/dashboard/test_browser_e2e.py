@@ -6,14 +6,13 @@ artifacts/screenshots/."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.app.test_serve_e2e import serve
+from tests.app.serve_harness import scripted_serve_env, serve
 from tests.app.webhook_harness import free_port, wait_for
 from tests.dashboard.browser import chromium, screenshot_path
 from tests.emulator.client import Emulator
@@ -55,25 +54,14 @@ def test_board_live_log_stop_and_retry(github_emulator: Emulator, tmp_path: Path
     port = free_port()
     public_url = f"http://127.0.0.1:{port}"  # the dashboard as check runs link it
     with running_model_server("openai", turns) as model:
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("AUTOCODER_")},
-            **world.runner_env(
-                tmp_path / "cache",
-                AUTOCODER_ENGINE="openai",
-                AUTOCODER_BASE_URL=model.base_url,
-                AUTOCODER_MODEL="scripted",
-                AUTOCODER_API_KEY="sk-model-key-for-tests",
-                AUTOCODER_MAX_TURNS="10",
-                AUTOCODER_WEBHOOK_SECRET=world.app.webhook_secret,
-                AUTOCODER_DATABASE_URL=f"sqlite:///{tmp_path / 'serve' / 'autocoder.db'}",
-                AUTOCODER_RECONCILE_INTERVAL="0",
-                AUTOCODER_POLL_SECONDS="0.2",
-                AUTOCODER_CANCEL_GRACE_SECONDS="2",
-                AUTOCODER_STOP_GRACE_SECONDS="2",
-                AUTOCODER_PUBLIC_URL=public_url,
-            ),
-            "HOME": str(tmp_path / "home"),
-        }
+        env = scripted_serve_env(
+            world,
+            tmp_path,
+            model.base_url,
+            AUTOCODER_CANCEL_GRACE_SECONDS="2",
+            AUTOCODER_STOP_GRACE_SECONDS="2",
+            AUTOCODER_PUBLIC_URL=public_url,
+        )
         with serve(env, tmp_path / "serve.log", port=port) as url, chromium() as browser:
             world.emulator.set_webhook_url(world.app.id, f"{url}/api/github/webhooks")
             number = world.open_issue("Add notes", "Please add notes.txt.")

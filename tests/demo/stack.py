@@ -9,19 +9,15 @@ reaches the demo), and runs in the state directory, so no `.env` of the clone is
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import httpx
-
+from tests.app.serve_harness import ServeDidNotStart, start_serve, stop_serve
+from tests.app.serve_harness import tail as tail
+from tests.app.webhook_harness import free_port as free_port
 from tests.emulator.client import Emulator, running_emulator
 from tests.scripted_model.server import ModelServer, running_model_server
 
@@ -45,12 +41,6 @@ class Stack:
     serve_url: str
     serve_log: Path
     script: Path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def model_kind(engine: Engine) -> Literal["anthropic", "openai"]:
@@ -104,64 +94,16 @@ def serve_env(
 
 @contextmanager
 def running_serve(env: dict[str, str], cwd: Path, port: int, log: Path) -> Iterator[str]:
-    """`autocoder serve` on 127.0.0.1:`port` until /healthz answers; SIGTERM when done."""
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "autocoder",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            env=env,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C reaches the demo only; it stops serve in order
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_healthy(process, url, log)
-            yield url
-        finally:
-            _stop(process)
-
-
-def _wait_healthy(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise StackError(f"autocoder serve exited ({process.returncode}):\n{tail(log)}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1, trust_env=False).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise StackError(f"autocoder serve did not answer {url}/healthz in 60 s:\n{tail(log)}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
+    """`autocoder serve` on 127.0.0.1:`port` until /healthz answers; SIGTERM when done. It runs
+    in its own session: Ctrl-C reaches the demo only, which stops serve in order."""
     try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(10)
-
-
-def tail(log: Path, lines: int = 30) -> str:
-    """The end of a log file, for a failure message."""
+        process, url = start_serve(env, log, port=port, cwd=cwd)
+    except ServeDidNotStart as error:
+        raise StackError(str(error)) from None
     try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
+        yield url
+    finally:
+        stop_serve(process)
 
 
 @contextmanager
