@@ -23,6 +23,12 @@ from runner.task_loader import load_issue_task
 from tests.scripted_model.script import Turn, text_turn, tool_turn
 from tests.world import MAINTAINER, REPO, World
 
+# Parametrize a session test over both engines; the Claude one runs the CLI, so it is slow.
+ENGINES = [
+    pytest.param("openai", id="openai"),
+    pytest.param("claude", id="claude", marks=pytest.mark.slow),
+]
+
 
 def write_turn(engine: str, path: str, content: str, *, text: str | None = None) -> Turn:
     """A model turn that writes `content` to `path` (relative to the worktree)."""

@@ -20,6 +20,7 @@ from runner.task import Conclusion, Usage
 from runner.task_loader import load_issue_task
 from tests.emulator.client import Emulator
 from tests.runner.session_harness import (
+    ENGINES,
     SessionRun,
     check_runs_for,
     command_turn,
@@ -32,10 +33,6 @@ from tests.runner.session_harness import (
 from tests.scripted_model.server import running_model_server
 from tests.world import MAINTAINER, REPO, World, make_world
 
-ENGINES = [
-    pytest.param("openai", id="openai"),
-    pytest.param("claude", id="claude", marks=pytest.mark.slow),
-]
 # The scripted OpenAI server counts about a token per 4 characters; at $1000 per million input
 # tokens a turn of this session costs well over $0.10.
 PRICED = {"AUTOCODER_INPUT_USD_PER_MTOK": "1000", "AUTOCODER_OUTPUT_USD_PER_MTOK": "1000"}
@@ -74,6 +71,30 @@ def busy_script(engine: str) -> list[Any]:
     ]
 
 
+def run_priced_busy_session(
+    monkeypatch: pytest.MonkeyPatch,
+    world: World,
+    tmp_path: Path,
+    number: int,
+    max_cost_usd: str,
+    budgets: tuple[ScopeBudget, ...] = (),
+) -> tuple[SessionRun, int]:
+    """A busy OpenAI session on issue `number`, priced so that each turn costs dollars, allowed
+    `max_cost_usd` and 30 turns: its run and how many model turns it was served."""
+    with running_model_server("openai", busy_script("openai")) as model:
+        settings = configure(
+            monkeypatch,
+            world,
+            "openai",
+            model.base_url,
+            tmp_path,
+            AUTOCODER_MAX_COST_USD=max_cost_usd,
+            AUTOCODER_MAX_TURNS="30",
+            **PRICED,
+        )
+        return run_with_budgets(settings, number, budgets), model.turns_served
+
+
 def assert_ended_by_cap(world: World, run: SessionRun, cap: str) -> dict[str, Any]:
     result = run.result
     assert result.conclusion is Conclusion.FAILURE, run.lines
@@ -91,19 +112,7 @@ def test_session_spend_cap_in_usd_ends_the_session_with_work_pushed(
 ) -> None:
     world = make_world(github_emulator)
     number = world.open_issue("Spend", "Do many steps.")
-    with running_model_server("openai", busy_script("openai")) as model:
-        settings = configure(
-            monkeypatch,
-            world,
-            "openai",
-            model.base_url,
-            tmp_path,
-            AUTOCODER_MAX_COST_USD="1.5",
-            AUTOCODER_MAX_TURNS="30",
-            **PRICED,
-        )
-        run = run_with_budgets(settings, number)
-        served = model.turns_served
+    run, served = run_priced_busy_session(monkeypatch, world, tmp_path, number, "1.5")
     assert served < 8, "the session went on past its cap"
     assert_ended_by_cap(world, run, "spend cap per session reached")
     assert 1.5 <= run.result.usage.cost_usd < 4
@@ -146,18 +155,7 @@ def test_caps_across_sessions_count_earlier_spend(
     number = world.open_issue("Spend more", "Do many steps.")
     # Earlier sessions spent 8 of 10: this one may spend 2, not its own 50.
     budget = ScopeBudget(scope=scope, cap=Cap(usd=10.0), spent_usd=8.0)
-    with running_model_server("openai", busy_script("openai")) as model:
-        settings = configure(
-            monkeypatch,
-            world,
-            "openai",
-            model.base_url,
-            tmp_path,
-            AUTOCODER_MAX_COST_USD="50",
-            AUTOCODER_MAX_TURNS="30",
-            **PRICED,
-        )
-        run = run_with_budgets(settings, number, (budget,))
+    run, _ = run_priced_busy_session(monkeypatch, world, tmp_path, number, "50", (budget,))
     check_run = assert_ended_by_cap(world, run, label)
     assert "earlier sessions included" in check_run["output"]["summary"]
     assert 2.0 <= run.result.usage.cost_usd < 5
@@ -175,18 +173,7 @@ def test_a_repository_may_lower_the_cap_but_not_raise_it(
     )
     number = world.open_issue("Spend", "Do many steps.")
     budget = ScopeBudget(scope=CapScope.ISSUE, cap=Cap(usd=100.0), spent_usd=0.0)
-    with running_model_server("openai", busy_script("openai")) as model:
-        settings = configure(
-            monkeypatch,
-            world,
-            "openai",
-            model.base_url,
-            tmp_path,
-            AUTOCODER_MAX_COST_USD="50",
-            AUTOCODER_MAX_TURNS="30",
-            **PRICED,
-        )
-        run = run_with_budgets(settings, number, (budget,))
+    run, _ = run_priced_busy_session(monkeypatch, world, tmp_path, number, "50", (budget,))
     check_run = assert_ended_by_cap(world, run, "spend cap per session reached")
     assert "of $1.50" in check_run["output"]["summary"]
 

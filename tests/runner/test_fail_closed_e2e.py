@@ -15,6 +15,7 @@ from runner.task import Conclusion
 from tests.emulator.client import Emulator
 from tests.runner.path_without_bwrap import path_without_bwrap
 from tests.runner.session_harness import (
+    ENGINES,
     check_runs_for,
     command_turn,
     configure,
@@ -26,10 +27,6 @@ from tests.runner.session_harness import (
 from tests.scripted_model.server import running_model_server
 from tests.world import REPO, World, make_world
 
-ENGINES = [
-    pytest.param("openai", id="openai"),
-    pytest.param("claude", id="claude", marks=pytest.mark.slow),
-]
 COMMAND_TOOL = {"openai": "run_command", "claude": "Bash"}
 
 

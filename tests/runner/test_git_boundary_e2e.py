@@ -17,6 +17,7 @@ import pytest
 from runner.task import Conclusion
 from tests.emulator.client import Emulator
 from tests.runner.session_harness import (
+    ENGINES,
     check_runs_for,
     command_turn,
     configure,
@@ -30,10 +31,6 @@ from tests.world import make_world
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap not installed")
 
-ENGINES = [
-    pytest.param("openai", id="openai"),
-    pytest.param("claude", id="claude", marks=pytest.mark.slow),
-]
 HOST_SECRET = "host-secret-value-never-for-the-model-0123"
 
 

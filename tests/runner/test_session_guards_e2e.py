@@ -18,6 +18,7 @@ from runner.task_loader import load_follow_up_task, load_issue_task
 from runner.workspace import GitError
 from tests.emulator.client import Emulator
 from tests.runner.session_harness import (
+    ENGINES,
     check_runs_for,
     command_turn,
     configure,
@@ -30,11 +31,6 @@ from tests.runner.session_harness import (
 from tests.scripted_model.script import Fault, Stall, Turn, tool_turn
 from tests.scripted_model.server import running_model_server
 from tests.world import MAINTAINER, REPO, make_world
-
-ENGINES = [
-    pytest.param("openai", id="openai"),
-    pytest.param("claude", id="claude", marks=pytest.mark.slow),
-]
 
 
 def _request_text(model) -> str:

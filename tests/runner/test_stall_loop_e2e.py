@@ -12,6 +12,7 @@ import pytest
 from runner.task import Conclusion
 from tests.emulator.client import Emulator
 from tests.runner.session_harness import (
+    ENGINES,
     check_runs_for,
     command_turn,
     configure,
@@ -24,11 +25,6 @@ from tests.runner.session_harness import (
 from tests.scripted_model.script import Stall, Turn
 from tests.scripted_model.server import running_model_server
 from tests.world import make_world
-
-ENGINES = [
-    pytest.param("openai", id="openai"),
-    pytest.param("claude", id="claude", marks=pytest.mark.slow),
-]
 
 
 @pytest.mark.parametrize("engine", ENGINES)
