@@ -139,6 +139,16 @@ def docker_run_command(
     return command
 
 
+def session_exit_code(engine_code: int) -> int:
+    """The session's exit code as `SessionHandle.wait` gives it (negative: killed by that
+    signal) from the engine client's: `docker run` and `podman run` report a container killed by
+    signal N (`kill --signal KILL`, the OOM killer) as 128 + N, which would otherwise read as a
+    session that exited without an outcome rather than one that was interrupted."""
+    if 128 < engine_code <= 128 + 64:
+        return 128 - engine_code
+    return engine_code
+
+
 def container_settings(settings: RunnerSettings) -> RunnerSettings:
     """The runner settings a session in a container gets (in its work order): the container is
     its sandbox — bubblewrap inside it when that works (`SandboxMode.CONTAINER`), unless the
@@ -166,6 +176,10 @@ class DockerSession(ProcessSession):
     def description(self) -> str:
         return f"container {self.name}"
 
+    def wait(self, timeout: float | None = None) -> int | None:
+        code = super().wait(timeout)
+        return None if code is None else session_exit_code(code)
+
     def stop(self, grace_s: float) -> int:
         subprocess.run(
             [self.docker, "stop", "--time", str(max(int(grace_s), 0)), self.name],
@@ -179,7 +193,7 @@ class DockerSession(ProcessSession):
             self.process.kill()
             code = self.process.wait()
         self._close_log()
-        return code
+        return session_exit_code(code)
 
 
 class DockerExecutor:

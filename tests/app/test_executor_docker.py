@@ -18,6 +18,7 @@ from app.executors.docker import (
     DockerOptions,
     container_settings,
     docker_run_command,
+    session_exit_code,
     sqlite_directory,
 )
 from app.worker.env import engine_env
@@ -138,6 +139,16 @@ def test_sqlite_directory() -> None:
     assert sqlite_directory("sqlite:///:memory:") is None
     assert sqlite_directory("postgresql://x@y/z") is None
     assert sqlite_directory(None) is None
+
+
+@pytest.mark.parametrize(
+    ("engine_code", "session_code"),
+    [(0, 0), (1, 1), (125, 125), (128, 128), (137, -9), (143, -15), (192, -64), (255, 255)],
+)
+def test_session_exit_code(engine_code: int, session_code: int) -> None:
+    """A container killed by signal N (the engine reports 128 + N) reads as a session killed by
+    it (negative), so the worker sees an interruption, not a session without an outcome."""
+    assert session_exit_code(engine_code) == session_code
 
 
 PROBE = r"""
