@@ -89,7 +89,9 @@ def test_interactive_demo_serves_its_links_until_ctrl_c_stops_everything() -> No
             time.sleep(0.2)
         out = "".join(lines)
         [pull_url] = PULL_URL.findall(out)
-        run_url = RUN_URL.findall(out)[-1]
+        # The newest check run (the one on the pull request's head) carries the session's
+        # summary; the one it moved from says where it continued.
+        run_url = max(RUN_URL.findall(out), key=lambda url: int(url.rsplit("/", 1)[1]))
         [serve_url] = SERVE_URL.findall(out)
         time.sleep(1)
         assert process.poll() is None  # still up for the person reading

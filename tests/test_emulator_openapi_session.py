@@ -45,7 +45,7 @@ def test_every_exchange_of_a_session_matches_githubs_description(
         "issues/update-comment",
         "checks/create",
         "checks/update",
-        "pulls/list",
+        # (no pulls/list: a session whose branch the remote lacks has no pull request to find)
         "pulls/create",
         "pulls/request-reviewers",
     ):

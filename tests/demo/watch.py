@@ -89,7 +89,8 @@ class Progress:
     @property
     def finished(self) -> bool:
         """The newest check run is completed, so the session has ended. (When a session moves
-        its check run to a new head it creates the new run before it completes the old one.)"""
+        its check run to a new head it creates the new run, completed, before it completes the
+        old one; the demo then waits a moment for that last change.)"""
         return self.latest_run is not None and self.latest_run["status"] == "completed"
 
     @property
