@@ -3,6 +3,9 @@
 `decide(event_name, payload, rules)` maps a webhook (or an Actions event payload, which has the
 same shape) to a `Decision`. It does no I/O: whether the actor may write to the repository is
 looked up by the caller and applied with `authorize`, also pure.
+
+Its length is one rule table: a small pure function per event type, all read together to see
+what autocoder does about each event, so they stay in one module.
 """
 
 from __future__ import annotations

@@ -13,6 +13,9 @@ check, so this module reads the raw text itself, quote by quote:
 
 Words are analysed here too (`analyze_word`): quote removal, brace expansion, and whether the
 value depends on something only known at run time (a variable, a substitution).
+
+It is one job, a shell lexer, and long for that reason: bash's quoting, substitution, here-document
+and brace rules interlock, so the scanner and the word reader share one reading of the text.
 """
 
 from __future__ import annotations
