@@ -49,13 +49,8 @@ from runner.workspace.git_auth import GitAuth
 from runner.workspace.identity import Identity
 from runner.workspace.mirror import MirrorCache, default_cache_dir
 from runner.workspace.naming import branch_name
-from runner.workspace.worktree import (
-    CommitInfo,
-    CommitResult,
-    Worktree,
-    open_checkout,
-    prepare_worktree,
-)
+from runner.workspace.prepare import open_checkout, prepare_worktree
+from runner.workspace.worktree import CommitInfo, CommitResult, Worktree
 
 __all__ = [
     "BranchInUse",
