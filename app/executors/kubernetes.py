@@ -24,6 +24,10 @@ maintainer's `tell`) do not reach it: a session in a pod runs on the token it st
 
 A Job does not die with the server that made it; a worker that takes the job over deletes every
 object labelled with the job first (`clean_up`).
+
+Length: about 500 lines because the four steps above share one handle's state (the objects it
+made, the pod it watches, the pipes the worker holds) and end in one clean-up; the manifests and
+pod-status reading, which need none of it, are already `app.executors.k8s_manifests`.
 """
 
 from __future__ import annotations
