@@ -7,7 +7,8 @@ Sessions are one-turn scripts of the openai engine (the cheapest real session: w
 check run, comment, one model call). Size: 60 issues across 20 repositories in 5 installations,
 so that the test stays near 4 minutes on a 2-core machine (about 2 s of wall time per session
 there with 6 session slots; 200 issues passed in 448 s: 423 s from the first label to the
-last session, a replica killed after 66)."""
+last session, a replica killed after 66). `AUTOCODER_TEST_REPLICA_ISSUES=200` runs it at the
+size issue #16 names."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ from tests.scripted_model.server import running_model_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
-ISSUES = 60
+ISSUES = int(os.environ.get("AUTOCODER_TEST_REPLICA_ISSUES", "60"))
 REPOSITORIES = 20
 ORGANISATIONS = 5  # one installation each
 REPLICAS = 3
