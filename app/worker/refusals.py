@@ -29,24 +29,15 @@ def refuse_unconfigured(
 ) -> None:
     """No model: say so once on the issue, start no session, fail the job."""
     log.error("job %s (%s#%s): not started: %s", job.id, job.repository, job.issue_number, problem)
-    github = github_for(job)
-    if github is not None:
-        marker, body = not_configured_comment()
-        try:
-            if github.find_issue_comment(job.repository, job.issue_number, marker) is None:
-                github.create_issue_comment(job.repository, job.issue_number, body)
-        except GitHubError as error:
-            log.warning("job %s: could not comment on the issue: %s", job.id, error)
-        finally:
-            github.close()
-    with sessions() as db:
-        store.finish(
-            db,
-            job.id,
-            worker_id,
-            state="failed",
-            error=f"not started: autocoder is not configured with a model: {problem}",
-        )
+    marker, body = not_configured_comment()
+    _refuse(
+        sessions,
+        github_for,
+        job,
+        worker_id,
+        comment=(marker, body),
+        error=f"not started: autocoder is not configured with a model: {problem}",
+    )
 
 
 def refuse_over_budget(
@@ -59,18 +50,32 @@ def refuse_over_budget(
 ) -> None:
     """A spend cap earlier sessions used up: no session; the issue is told once per cap
     and period; the job fails naming the cap."""
-    now = utcnow()
     what = budget.describe(kind)
     log.warning("job %s (%s#%s): not started: %s", job.id, job.repository, job.issue_number, what)
+    comment = spend.refusal_comment(budget, kind, utcnow())
+    _refuse(sessions, github_for, job, worker_id, comment=comment, error=f"not started: {what}")
+
+
+def _refuse(
+    sessions: sessionmaker[Session],
+    github_for: Callable[[Job], GitHubClient | None],
+    job: Job,
+    worker_id: str,
+    *,
+    comment: tuple[str, str],
+    error: str,
+) -> None:
+    """Post `comment` (marker, body) on the issue unless its marker is already there, then fail
+    the job with `error`."""
+    marker, body = comment
     github = github_for(job)
     if github is not None:
-        marker, body = spend.refusal_comment(budget, kind, now)
         try:
             if github.find_issue_comment(job.repository, job.issue_number, marker) is None:
                 github.create_issue_comment(job.repository, job.issue_number, body)
-        except GitHubError as error:
-            log.warning("job %s: could not comment on the issue: %s", job.id, error)
+        except GitHubError as failure:
+            log.warning("job %s: could not comment on the issue: %s", job.id, failure)
         finally:
             github.close()
     with sessions() as db:
-        store.finish(db, job.id, worker_id, state="failed", error=f"not started: {what}")
+        store.finish(db, job.id, worker_id, state="failed", error=error)
