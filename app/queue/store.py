@@ -323,28 +323,26 @@ def finish(
     finished_by(db, job_id, worker_id, state=state, error=error)
 
 
+# The ends of an attempt (`finished_by`, `fail`, `release`, `pause`) each change the job only
+# while `worker_id` still holds it running, and say so. They commit unless `commit=False`: the
+# worker records the job's state and the session row in one transaction (app/worker/outcome.py).
+
+
 def finished_by(
-    db: Session, job_id: int, worker_id: str, *, state: str, error: str | None = None
+    db: Session,
+    job_id: int,
+    worker_id: str,
+    *,
+    state: str,
+    error: str | None = None,
+    commit: bool = True,
 ) -> bool:
     """`finish`, saying whether the job was still ours to end."""
     if state not in TERMINAL_STATES:
         raise QueueError(f"a job ends in one of {TERMINAL_STATES}, got {state!r}")
     now = utcnow()
-    result = db.execute(
-        update(Job)
-        .where(Job.id == job_id, Job.lease_owner == worker_id, Job.state == "running")
-        .values(
-            state=state,
-            error=error,
-            lease_owner=None,
-            lease_expires_at=None,
-            finished_at=now,
-            updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    db.commit()
-    return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
+    values = {"error": error, "finished_at": now, "updated_at": now}
+    return _leave_running(db, job_id, worker_id, state=state, commit=commit, **values)
 
 
 def retry_delay(attempt: int, *, base_s: float, cap_s: float) -> float:
@@ -362,67 +360,90 @@ def fail(
     backoff_base_s: float = 30.0,
     backoff_cap_s: float = 900.0,
     now: datetime | None = None,
+    commit: bool = True,
 ) -> str | None:
     """A running attempt failed. Transient, with attempts left: back to `queued`, due after a
-    backoff. Otherwise `failed`. Returns the new state (None: the job was not ours). Commits."""
+    backoff. Otherwise `failed`. Returns the new state (None: the job was not ours)."""
     now = now or utcnow()
-    job = get_job(db, job_id)
-    if job is None or job.state != "running" or job.lease_owner != worker_id:
-        db.commit()
-        return None
-    if job.cancel_requested:
-        return "cancelled" if finished_by(db, job_id, worker_id, state="cancelled") else None
+    job, early = _ours_to_end(db, job_id, worker_id, commit=commit)
+    if job is None:
+        return early
     if not transient or job.attempts >= job.max_attempts:
         note = error if not transient else f"{error} (gave up after {job.attempts} attempts)"
-        return "failed" if finished_by(db, job_id, worker_id, state="failed", error=note) else None
+        ended = finished_by(db, job_id, worker_id, state="failed", error=note, commit=commit)
+        return "failed" if ended else None
     delay = retry_delay(job.attempts, base_s=backoff_base_s, cap_s=backoff_cap_s)
-    result = db.execute(
-        update(Job)
-        .where(Job.id == job_id, Job.lease_owner == worker_id, Job.state == "running")
-        .values(
-            state="queued",
-            error=error,
-            not_before=now + timedelta(seconds=delay),
-            lease_owner=None,
-            lease_expires_at=None,
-            updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
+    not_before = now + timedelta(seconds=delay)
+    queued = _leave_running(
+        db,
+        job_id,
+        worker_id,
+        state="queued",
+        commit=commit,
+        error=error,
+        not_before=not_before,
+        updated_at=now,
     )
-    db.commit()
-    return "queued" if int(result.rowcount or 0) == 1 else None  # type: ignore[attr-defined]
+    return "queued" if queued else None
 
 
-def release(db: Session, job_id: int, worker_id: str, *, reason: str) -> str | None:
+def release(
+    db: Session, job_id: int, worker_id: str, *, reason: str, commit: bool = True
+) -> str | None:
     """The attempt was interrupted by the infrastructure (the server stopping, the session
     killed from outside): back to the queue at once, without using up an attempt — unless it
     was interrupted `MAX_INTERRUPTIONS` times already, then `failed`. Returns the new state
-    (None: the job was not ours). Commits."""
-    job = get_job(db, job_id)
-    if job is None or job.state != "running" or job.lease_owner != worker_id:
-        db.commit()
-        return None
-    if job.cancel_requested:
-        return "cancelled" if finished_by(db, job_id, worker_id, state="cancelled") else None
+    (None: the job was not ours)."""
+    job, early = _ours_to_end(db, job_id, worker_id, commit=commit)
+    if job is None:
+        return early
     interruptions = job.interruptions + 1
     if interruptions > MAX_INTERRUPTIONS:
         note = f"{reason} (interrupted {interruptions} times; giving up)"
-        return "failed" if finished_by(db, job_id, worker_id, state="failed", error=note) else None
+        ended = finished_by(db, job_id, worker_id, state="failed", error=note, commit=commit)
+        return "failed" if ended else None
     return _requeue_unspent(
-        db, job, worker_id, reason=reason, not_before=None, interruptions=interruptions
+        db,
+        job,
+        worker_id,
+        reason=reason,
+        not_before=None,
+        commit=commit,
+        interruptions=interruptions,
     )
 
 
-def pause(db: Session, job_id: int, worker_id: str, *, until: datetime, reason: str) -> str | None:
+def pause(
+    db: Session,
+    job_id: int,
+    worker_id: str,
+    *,
+    until: datetime,
+    reason: str,
+    commit: bool = True,
+) -> str | None:
     """The model's quota ran out (issue #14): back to the queue, due at `until`, without
-    using up an attempt. Returns the new state (None: the job was not ours). Commits."""
+    using up an attempt. Returns the new state (None: the job was not ours)."""
+    job, early = _ours_to_end(db, job_id, worker_id, commit=commit)
+    if job is None:
+        return early
+    return _requeue_unspent(db, job, worker_id, reason=reason, not_before=until, commit=commit)
+
+
+def _ours_to_end(
+    db: Session, job_id: int, worker_id: str, *, commit: bool
+) -> tuple[Job | None, str | None]:
+    """The running job `worker_id` holds, to end as the caller means to; or (None, the state
+    it ended in) when it is not ours (None) or a cancel was asked for (`cancelled`)."""
     job = get_job(db, job_id)
     if job is None or job.state != "running" or job.lease_owner != worker_id:
-        db.commit()
-        return None
+        if commit:
+            db.commit()
+        return None, None
     if job.cancel_requested:
-        return "cancelled" if finished_by(db, job_id, worker_id, state="cancelled") else None
-    return _requeue_unspent(db, job, worker_id, reason=reason, not_before=until)
+        ended = finished_by(db, job_id, worker_id, state="cancelled", commit=commit)
+        return None, "cancelled" if ended else None
+    return job, None
 
 
 def _requeue_unspent(
@@ -432,27 +453,48 @@ def _requeue_unspent(
     *,
     reason: str,
     not_before: datetime | None,
+    commit: bool,
     **values: Any,
 ) -> str | None:
     """Back to the queue (due at `not_before`, or at once) giving back the attempt the claim
-    counted, if `worker_id` still owns the running job. Commits."""
+    counted, if `worker_id` still owns the running job."""
+    attempts = max(job.attempts - 1, 0)
+    queued = _leave_running(
+        db,
+        job.id,
+        worker_id,
+        state="queued",
+        commit=commit,
+        error=reason,
+        not_before=not_before,
+        attempts=attempts,
+        **values,
+    )
+    return "queued" if queued else None
+
+
+def _leave_running(
+    db: Session, job_id: int, worker_id: str, *, state: str, commit: bool, **values: Any
+) -> bool:
+    """The running job `worker_id` holds moves to `state` with `values`, its lease dropped;
+    False when it was not the holder's to move."""
     result = db.execute(
         update(Job)
-        .where(Job.id == job.id, Job.lease_owner == worker_id, Job.state == "running")
+        .where(Job.id == job_id, Job.lease_owner == worker_id, Job.state == "running")
         .values(
-            state="queued",
-            error=reason,
-            not_before=not_before,
-            attempts=max(job.attempts - 1, 0),
-            lease_owner=None,
-            lease_expires_at=None,
-            updated_at=utcnow(),
-            **values,
+            **{
+                "state": state,
+                "lease_owner": None,
+                "lease_expires_at": None,
+                "updated_at": utcnow(),
+                **values,
+            }
         )
         .execution_options(synchronize_session=False)
     )
-    db.commit()
-    return "queued" if int(result.rowcount or 0) == 1 else None  # type: ignore[attr-defined]
+    if commit:
+        db.commit()
+    return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
 
 
 def add_tell(db: Session, job: Job, message: dict[str, Any]) -> None:

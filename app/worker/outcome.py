@@ -108,22 +108,28 @@ def record_outcome(
     backoff: Backoff,
 ) -> str | None:
     """Record how the attempt ended: the job (finished, retried, given back), the session row,
-    and the feature's status. Returns the job's new state (None: not ours). Commits."""
+    and the feature's status, in one transaction (a crash between them would leave a finished
+    job with its session row open, or a closed row for a job still running). Returns the job's
+    new state (None: not ours). Commits."""
     outcome = classify(end)
     verdict = outcome.verdict
     if verdict is Verdict.NOT_OURS:
         return None
     if verdict is Verdict.SUCCEEDED:
-        state = "succeeded" if store.finished_by(db, job.id, worker_id, state="succeeded") else None
+        ended = store.finished_by(db, job.id, worker_id, state="succeeded", commit=False)
+        state = "succeeded" if ended else None
     elif verdict is Verdict.CANCELLED:
-        ended = store.finished_by(db, job.id, worker_id, state="cancelled", error=job.error)
+        ended = store.finished_by(
+            db, job.id, worker_id, state="cancelled", error=job.error, commit=False
+        )
         state = "cancelled" if ended else None
     elif verdict is Verdict.PAUSED and isinstance(end.last, Result) and end.last.paused_until:
         until = end.last.paused_until
         reason = f"paused until {until:%Y-%m-%d %H:%M:%S} UTC (model quota): {outcome.error}"
-        state = store.pause(db, job.id, worker_id, until=until, reason=reason)
+        state = store.pause(db, job.id, worker_id, until=until, reason=reason, commit=False)
     elif verdict is Verdict.INTERRUPTED:
-        state = store.release(db, job.id, worker_id, reason=outcome.error or "interrupted")
+        reason = outcome.error or "interrupted"
+        state = store.release(db, job.id, worker_id, reason=reason, commit=False)
     else:
         state = store.fail(
             db,
@@ -133,8 +139,10 @@ def record_outcome(
             transient=verdict is Verdict.RETRY,
             backoff_base_s=backoff.base_s,
             backoff_cap_s=backoff.cap_s,
+            commit=False,
         )
     if state is None:
+        db.commit()
         return None
     last = end.last
     pull_url = last.pull_request_url if isinstance(last, Result) else None

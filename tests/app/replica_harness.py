@@ -86,8 +86,16 @@ def descendants(pid: int) -> list[int]:
 
 
 def kill_machine(process: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the replica and everything it started, all at once (a machine dying)."""
+    """SIGKILL the replica and everything it started, all at once (a machine dying): all are
+    frozen first (SIGSTOP, the replica before its children), so that no survivor sees another
+    die and records it — a killed session seen by its live replica would be an interruption,
+    not a machine's death."""
+    with suppress(ProcessLookupError):
+        os.kill(process.pid, signal.SIGSTOP)
     victims = [process.pid, *descendants(process.pid)]
+    for pid in victims[1:]:
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGSTOP)
     for pid in victims:
         with suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
