@@ -55,7 +55,15 @@ class AppSettings(BaseSettings):
         default=None,
         description="the App's URL as people and sessions elsewhere reach it (https://…; "
         "check runs' Details link opens the session's dashboard page there, the actions "
-        "executor's runs fetch their work order and report events there)",
+        "executor's runs fetch their work order and report events there unless "
+        "AUTOCODER_WORK_ORDER_URL is set)",
+    )
+    work_order_url: str | None = Field(
+        default=None,
+        description="the URL at which runs dispatched by this server reach it for their work "
+        "orders and reports; unset: AUTOCODER_PUBLIC_URL. With several replicas behind one "
+        "webhook URL, give each replica its own address here (an attempt lives in the replica "
+        "that dispatched it)",
     )
     actions_repository: str | None = Field(
         default=None,
@@ -258,12 +266,18 @@ class AppSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _actions_needs_url(self) -> AppSettings:
-        if self.executor == "actions" and not self.public_url:
+        if self.executor == "actions" and not self.runs_url():
             raise ValueError(
-                "AUTOCODER_EXECUTOR=actions needs AUTOCODER_PUBLIC_URL: the https:// URL at "
-                "which the workflow runs reach this server"
+                "AUTOCODER_EXECUTOR=actions needs AUTOCODER_WORK_ORDER_URL or "
+                "AUTOCODER_PUBLIC_URL: the https:// URL at which the workflow runs reach this "
+                "server"
             )
         return self
+
+    def runs_url(self) -> str | None:
+        """Where runs this server dispatches reach it (AUTOCODER_WORK_ORDER_URL, else
+        AUTOCODER_PUBLIC_URL): the replica holding their attempts."""
+        return self.work_order_url or self.public_url or None
 
     def private_key_pem(self) -> str | None:
         if self.github_private_key is not None:

@@ -4,13 +4,15 @@ central one (`AUTOCODER_ACTIONS_REPOSITORY`).
 
 `launch` opens a remote attempt (`app.executors.remote_orders`); once the worker has written
 the work order, the executor dispatches the workflow with three inputs: the work order's id,
-the App's public URL and a one-time dispatch token. The run fetches its order
-(`GET /api/work-orders/{id}`), runs the session process and reports its events
-(`POST /api/work-orders/{id}/events`, `app.executors.actions_run`); the worker reads them as
-from a local session, so the dashboard, the check run and the caps work the same. A run that
-never starts or goes silent ends the attempt with a transient failure (retried within the job's
-attempts); `stop` sends a stop and, after the grace period, ends the attempt (the run's next
-report is refused, and it stops).
+this server's URL (`AUTOCODER_WORK_ORDER_URL`, else `AUTOCODER_PUBLIC_URL`: the attempt lives
+in the replica that dispatched it, so with several replicas each names its own address) and a
+one-time dispatch token. The run fetches its order (`GET /api/work-orders/{id}`), runs the
+session process and reports its events (`POST /api/work-orders/{id}/events`,
+`app.executors.actions_run`); the worker reads them as from a local session, so the
+dashboard, the check run and the caps work the same. A run that never starts or goes silent
+ends the attempt with a transient failure (retried within the job's attempts); `stop` sends a
+stop and, after the grace period, ends the attempt (the run's next report is refused, and it
+stops).
 
 The order a run receives has no host directory in its settings (the runner's machine has its
 own) — otherwise it is the order a local session gets.
@@ -55,7 +57,7 @@ class Dispatcher(Protocol):
 
 @dataclass(frozen=True)
 class ActionsOptions:
-    app_url: str  # the App's public URL, as the run reaches it
+    app_url: str  # this server's URL as the run reaches it (it holds the attempt)
     repository: str | None = None  # a central repository; None: the job's own
     workflow: str = DEFAULT_WORKFLOW
     ref: str | None = None  # None: the repository's default branch
@@ -234,9 +236,11 @@ def actions_executor(
     from app.queue import store
 
     private_key = settings.private_key_pem()
-    if settings.github_app_id is None or private_key is None or not settings.public_url:
+    app_url = settings.runs_url()
+    if settings.github_app_id is None or private_key is None or not app_url:
         raise DispatchError(
-            "the actions executor needs the App's credentials and AUTOCODER_PUBLIC_URL"
+            "the actions executor needs the App's credentials and AUTOCODER_WORK_ORDER_URL "
+            "or AUTOCODER_PUBLIC_URL"
         )
 
     def repository_of(job_id: int) -> str:
@@ -248,7 +252,7 @@ def actions_executor(
 
     return ActionsExecutor(
         ActionsOptions(
-            app_url=settings.public_url,
+            app_url=app_url,
             repository=settings.actions_repository,
             workflow=settings.actions_workflow,
             ref=settings.actions_ref,

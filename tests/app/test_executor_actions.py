@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from pydantic import ValidationError
 
 from app.executors.actions import ActionsOptions, actions_executor
 from app.executors.base import LaunchSpec
@@ -65,7 +66,7 @@ def world(github_emulator: Emulator) -> World:
     return world
 
 
-def app_settings(world: World, tmp_path: Path, public_url: str, **extra: Any) -> AppSettings:
+def app_settings(world: World, tmp_path: Path, public_url: str | None, **extra: Any) -> AppSettings:
     return AppSettings.model_validate(
         {
             "github_app_id": world.app.id,
@@ -272,6 +273,72 @@ def test_the_dispatch_token_works_once_and_a_stop_reaches_the_run() -> None:
         remote.report(events_token, [], None)
     assert getattr(over.value, "status", None) == 410
     orders.stop()
+
+
+def test_a_run_reaches_the_replica_that_dispatched_it_at_its_work_order_url(
+    world: World, tmp_path: Path
+) -> None:
+    """Two replicas behind one public URL: the run is given the dispatching replica's own
+    address (AUTOCODER_WORK_ORDER_URL). The other replica, which the shared URL might reach,
+    holds no such attempt and refuses the fetch and the reports with 401; the named one
+    answers."""
+    probe = app_settings(world, tmp_path, "http://127.0.0.1:1")
+    with running_app(probe) as (shared, _other), running_app(probe) as (own, app):
+        orders: RemoteOrders = app.state.remote_orders
+        settings = app_settings(world, tmp_path, shared, work_order_url=own)
+        assert settings.runs_url() == own
+        state = app.state.autocoder
+        with state.database.sessions() as db:
+            job = add_job(db, 1)
+            assert job is not None
+            db.commit()
+            job_id = job.id
+        handle = actions_executor(settings, orders, state.database.sessions).launch(
+            LaunchSpec(job_id=job_id, attempt=1)
+        )
+        handle.stdin.write(order_for(job_id, world, {}).to_line().encode())
+        handle.stdin.flush()
+        [dispatch] = wait_for(lambda: world.emulator.workflow_dispatches(REPO), timeout=15)
+        inputs = dispatch["inputs"]
+        assert inputs["app_url"] == own
+        order_url = f"/api/work-orders/{inputs['work_order_id']}"
+        dispatch_auth = {"Authorization": f"Bearer {inputs['token']}"}
+        assert httpx.get(shared + order_url, headers=dispatch_auth).status_code == 401
+        fetched = httpx.get(own + order_url, headers=dispatch_auth)
+        assert fetched.status_code == 200 and fetched.json()["work_order"]["job_id"] == job_id
+        events_auth = {"Authorization": f"Bearer {fetched.json()['events_token']}"}
+        done = {"events": [{"type": "result", "conclusion": "cancelled"}], "exit_code": 0}
+        refused = httpx.post(f"{shared}{order_url}/events", json=done, headers=events_auth)
+        assert refused.status_code == 401
+        assert not handle.remote.ended.is_set()
+        answer = httpx.post(f"{own}{order_url}/events", json=done, headers=events_auth)
+        assert answer.status_code == 200
+        assert handle.wait(timeout=10) == 0
+        assert handle.stdout.readline().startswith(b'{"type":"result"')
+
+
+def test_the_work_order_url_defaults_to_the_public_url(world: World, tmp_path: Path) -> None:
+    orders = RemoteOrders()
+    try:
+        public = app_settings(world, tmp_path, "https://autocoder.example")
+        executor = actions_executor(public, orders, lambda: None)  # type: ignore[arg-type]
+        assert executor.options.app_url == "https://autocoder.example"
+        both = app_settings(
+            world, tmp_path, "https://autocoder.example", work_order_url="http://10.0.0.7:8000"
+        )
+        executor = actions_executor(both, orders, lambda: None)  # type: ignore[arg-type]
+        assert executor.options.app_url == "http://10.0.0.7:8000"
+    finally:
+        orders.stop()
+
+
+def test_the_actions_executor_needs_a_url_the_runs_reach(world: World, tmp_path: Path) -> None:
+    with pytest.raises(ValidationError) as neither:
+        app_settings(world, tmp_path, None)
+    message = str(neither.value)
+    assert "AUTOCODER_WORK_ORDER_URL" in message and "AUTOCODER_PUBLIC_URL" in message
+    only = app_settings(world, tmp_path, None, work_order_url="http://10.0.0.7:8000")
+    assert only.public_url is None and only.runs_url() == "http://10.0.0.7:8000"
 
 
 def test_options_default_to_the_jobs_repository_and_the_session_workflow() -> None:
