@@ -23,6 +23,7 @@ from app.dashboard.mount import mount as mount_dashboard
 from app.db.engine import open_database
 from app.executors.base import Executor
 from app.executors.remote_orders import Deadlines, RemoteOrders
+from app.gc_settle import settle_garbage_collector
 from app.github_app import AppGitHub
 from app.metrics import Metrics
 from app.reconcile import ReconcileLoop, ReconcileResult, reconcile_repository
@@ -40,7 +41,7 @@ _log = logging.getLogger(__name__)
 
 
 def build_state(settings: AppSettings) -> AppState:
-    database = open_database(settings.database_url)
+    database = open_database(settings.database_url, background_checkpoints=True)
     metrics = Metrics(database.sessions)
     github: AppGitHub | None = None
     private_key = settings.private_key_pem()
@@ -162,12 +163,15 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if state.database.checkpoints is not None:
+            state.database.checkpoints.start()
         if run_workers:
             start_workers(app)
         if run_reconcile and state.reconcile is not None:
             state.reconcile.start()
         if run_reconcile:  # background upkeep, like the reconcile
             sequences.start()
+        settle_garbage_collector()
         try:
             yield
         finally:

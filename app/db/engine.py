@@ -5,8 +5,9 @@ starts with `BEGIN IMMEDIATE`: writers queue on the database lock (waiting up to
 timeout) instead of failing when a read transaction tries to become a write transaction.
 `synchronous=NORMAL` in WAL: a commit is in the WAL file before the webhook is answered, so it
 survives the server being killed (kill -9); only a power loss may drop the last commits, never
-corrupt the file. Commits do not fsync; checkpoints do (every `WAL_AUTOCHECKPOINT_PAGES`).
-PostgreSQL is used as it comes.
+corrupt the file. Commits do not fsync; checkpoints do: inside the commit that crosses
+`WAL_AUTOCHECKPOINT_PAGES`, or — for the server, `background_checkpoints` — in a thread of their
+own (app/db/checkpoint.py). PostgreSQL is used as it comes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.checkpoint import WalCheckpointer
 
 _log = logging.getLogger(__name__)
 
@@ -38,8 +41,10 @@ def _sqlite_file(url: str) -> Path | None:
     return Path(database).expanduser()
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for `url`; for a SQLite file, its directory is created first."""
+def make_engine(url: str, *, background_checkpoints: bool = False, **kwargs: Any) -> Engine:
+    """An engine for `url`; for a SQLite file, its directory is created first.
+    `background_checkpoints`: its connections never checkpoint the WAL themselves (a
+    `WalCheckpointer` does)."""
     if not _is_sqlite(url):
         return create_engine(url, pool_pre_ping=True, **kwargs)
     path = _sqlite_file(url)
@@ -59,7 +64,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
                 # Checkpoint every ~40 MB of WAL rather than 4 MB: a burst of deliveries
                 # rewrites the same index pages, copied once per checkpoint (fewer, cheaper
                 # fsyncs in the webhook writer); the WAL file is cut back to 64 MB after each.
-                cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
+                pages = 0 if background_checkpoints else WAL_AUTOCHECKPOINT_PAGES
+                cursor.execute(f"PRAGMA wal_autocheckpoint={pages}")
                 cursor.execute(f"PRAGMA journal_size_limit={64 * 1024 * 1024}")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
@@ -109,19 +115,30 @@ def current_revisions(engine: Engine) -> set[str]:
 
 @dataclass
 class Database:
-    """An open database: the engine and a factory of ORM sessions."""
+    """An open database: the engine and a factory of ORM sessions; for a server's SQLite
+    file, its checkpointer (started by the server, stopped with `dispose`)."""
 
     engine: Engine
     sessions: sessionmaker[Session]
+    checkpoints: WalCheckpointer | None = None
 
     def dispose(self) -> None:
+        if self.checkpoints is not None:
+            self.checkpoints.stop()
         self.engine.dispose()
 
 
-def open_database(url: str, *, run_migrations: bool = True) -> Database:
-    """Open `url`, creating the SQLite file's directory, and migrate it to the newest schema."""
-    engine = make_engine(url)
+def open_database(
+    url: str, *, run_migrations: bool = True, background_checkpoints: bool = False
+) -> Database:
+    """Open `url`, creating the SQLite file's directory, and migrate it to the newest schema.
+    `background_checkpoints` (a server's database): a SQLite file is checkpointed by a
+    `WalCheckpointer` (`Database.checkpoints`, to start), not inside commits."""
+    path = _sqlite_file(url) if _is_sqlite(url) else None
+    background = background_checkpoints and path is not None
+    engine = make_engine(url, background_checkpoints=background)
     if run_migrations:
         migrate(engine)
     _log.debug("database ready: %s", make_url(url).render_as_string(hide_password=True))
-    return Database(engine, make_session_factory(engine))
+    checkpoints = WalCheckpointer(path) if background and path is not None else None
+    return Database(engine, make_session_factory(engine), checkpoints)

@@ -11,6 +11,7 @@ one writer thread (`GroupCommit`), one transaction for the deliveries that arriv
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import urllib.parse
@@ -93,6 +94,7 @@ class WebhookReceiver:
         self.state = state
         self.writer = writer
         self._rules = state.settings.rules(None)  # without an App, the rules never change
+        self._replying: dict[tuple[str, int], asyncio.Future[None]] = {}  # the last, per issue
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] != "POST":
@@ -111,7 +113,24 @@ class WebhookReceiver:
         metrics.ack_seconds.observe(time.perf_counter() - started)
         await _respond(send, status, orjson.dumps(answer))
         for reply in replies:  # after the answer, as Starlette's background tasks would
+            await self._post_in_order(reply)
+
+    async def _post_in_order(self, reply: Reply) -> None:
+        """Post `reply` once the replies to earlier deliveries about the same issue are
+        posted: `/autocoder run` then `/autocoder stop` are answered in that order, although
+        each is posted after its own delivery's answer, by a thread of its own."""
+        key = (reply.repository, reply.number)
+        previous = self._replying.get(key)
+        mine = asyncio.get_running_loop().create_future()
+        self._replying[key] = mine
+        try:
+            if previous is not None:
+                await asyncio.shield(previous)
             await run_in_threadpool(_post_reply, self.state, reply)
+        finally:
+            mine.set_result(None)
+            if self._replying.get(key) is mine:
+                del self._replying[key]
 
     async def _receive(
         self, headers: dict[str, str], event: str, receive: Receive
