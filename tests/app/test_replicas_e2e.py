@@ -4,11 +4,9 @@ killing a replica midway (SIGKILL to it and its sessions) loses nothing and dupl
 its deliveries and jobs are taken over by the others.
 
 Sessions are one-turn scripts of the openai engine (the cheapest real session: workspace,
-check run, comment, one model call). Size: 60 issues across 20 repositories in 5 installations,
-so that the test stays near 4 minutes on a 2-core machine (about 2 s of wall time per session
-there with 6 session slots; 200 issues passed in 448 s: 423 s from the first label to the
-last session, a replica killed after 66). `AUTOCODER_TEST_REPLICA_ISSUES=200` runs it at the
-size issue #16 names."""
+check run, comment, one model call). Size: issue #16's, 200 issues across 20 repositories in 5
+installations (on a quiet 2-core machine about 230 s: ~1 s of wall time per session with 6
+session slots; 450 s under heavy load). `AUTOCODER_TEST_REPLICA_ISSUES=60` runs a smaller one."""
 
 from __future__ import annotations
 
@@ -29,9 +27,9 @@ from tests.app.webhook_harness import wait_for
 from tests.emulator.client import Emulator
 from tests.scripted_model.server import running_model_server
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
-ISSUES = int(os.environ.get("AUTOCODER_TEST_REPLICA_ISSUES", "60"))
+ISSUES = int(os.environ.get("AUTOCODER_TEST_REPLICA_ISSUES", "200"))
 REPOSITORIES = 20
 ORGANISATIONS = 5  # one installation each
 REPLICAS = 3
@@ -101,12 +99,12 @@ def test_replicas_share_deliveries_and_jobs_and_survive_a_killed_replica(
                         return int(db.scalar(query.where(Job.state.in_(states))) or 0)
 
                 # Midway: a third of the sessions done, others running, many queued.
-                wait_for(lambda: count("succeeded") >= ISSUES // 3, 240, "a third of the jobs")
+                wait_for(lambda: count("succeeded") >= ISSUES // 3, 400, "a third of the jobs")
                 victim, _ = replicas[0]
                 kill_machine(victim)
                 killed_at = count("succeeded")
 
-                wait_for(lambda: count("succeeded") == ISSUES, 300, "every job to succeed")
+                wait_for(lambda: count("succeeded") == ISSUES, 700, "every job to succeed")
                 elapsed = time.monotonic() - started
                 emulator.wait_for_deliveries()
         finally:
