@@ -2,13 +2,17 @@
 
 `status`: `ok`; `degraded` (webhooks are taken but no session can run: the engine's model is
 not configured, `engine.problem` says what to set); `unconfigured` (the GitHub App's identity is
-missing); `failing` (the database is unreachable: 503)."""
+missing); `failing` (the database is unreachable: 503).
+
+Anyone may ask (a load balancer's or Kubernetes' probe, from another machine, without sign-in);
+a request the dashboard's access rules would refuse gets the status alone (`{"status": ...}`,
+same HTTP status): what is missing or failing, and why, is for those who may sign in."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
@@ -17,9 +21,11 @@ from app.state import State
 
 router = APIRouter()
 
+PATH = "/healthz"
 
-@router.get("/healthz")
-def healthz(state: State) -> JSONResponse:
+
+@router.get(PATH)
+def healthz(state: State, request: Request) -> JSONResponse:
     body: dict[str, Any] = {"status": "ok"}
     try:
         with state.database.engine.connect() as connection:
@@ -44,4 +50,7 @@ def healthz(state: State) -> JSONResponse:
     body["workers"] = "running" if state.workers is not None else "stopped"
     if state.notes:
         body["notes"] = list(state.notes)
-    return JSONResponse(body, status_code=503 if body["status"] == "failing" else 200)
+    code = 503 if body["status"] == "failing" else 200
+    if getattr(request.state, "principal", None) is None:  # not signed in: in brief
+        body = {"status": body["status"]}
+    return JSONResponse(body, status_code=code)

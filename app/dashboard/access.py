@@ -11,6 +11,8 @@ around the whole App; the webhook route is answered before it and checks its own
   reaches repositories they can write to (`gate.py`). Credentials in a query string are refused.
 - Either way, a request that changes state (anything but GET/HEAD/OPTIONS) needs the page's CSRF
   token in `X-CSRF-Token` and an `Origin` of this same site.
+- `brief_paths` (`/healthz`) answer everyone, but only in brief to a request that would be
+  refused: a load balancer's or Kubernetes' probe learns whether the server is up, not why.
 
 The signed-in person's name is left in `scope["state"]["principal"]` for the routes.
 """
@@ -66,6 +68,9 @@ class Access:
     password: str | None = None
     exempt_paths: frozenset[str] = frozenset()
     exempt_prefixes: tuple[str, ...] = ()  # routes with their own bearer tokens
+    # answered to anyone, but in brief unless the request passes (a load balancer's probe):
+    # the route sees `principal` None
+    brief_paths: frozenset[str] = frozenset()
     csrf_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
     oauth: GitHubOAuth | None = None  # sign-in through GitHub, beside basic auth
 
@@ -203,6 +208,10 @@ class AccessMiddleware:
         )
         if isinstance(verdict, GitHubLogin):
             verdict = await _gated(scope, verdict)
+        if isinstance(verdict, Refusal) and path in self.access.brief_paths:
+            scope.setdefault("state", {})["principal"] = None
+            await self.app(scope, receive, send)
+            return
         if isinstance(verdict, Refusal):
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})

@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from app.api.health import PATH as HEALTH_PATH
 from app.api.work_orders import PREFIX as WORK_ORDERS_PREFIX
 from app.dashboard import oauth, routes
 from app.dashboard.access import Access, AccessMiddleware
@@ -45,6 +46,7 @@ def access_for(settings: AppSettings) -> Access:
         # answered before the middleware anyway; it checks its own signature
         exempt_paths=frozenset({WEBHOOK_PATH, oauth.LOGIN_PATH, oauth.CALLBACK_PATH}),
         exempt_prefixes=(WORK_ORDERS_PREFIX,),  # remote sessions: one-time bearer tokens
+        brief_paths=frozenset({HEALTH_PATH}),  # probes: the status, details after sign-in
         oauth=oauth_for(settings) if settings.allow_remote else None,
     )
 

@@ -9,6 +9,7 @@ import base64
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -16,6 +17,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from starlette.routing import BaseRoute, Mount, Route
 
+from app.api.health import PATH as HEALTH_PATH
 from app.api.work_orders import PREFIX as WORK_ORDERS_PREFIX
 from app.main import create_app
 from app.webhooks.route import PATH as WEBHOOK_PATH
@@ -69,6 +71,13 @@ def every_request(app: FastAPI) -> Iterator[tuple[str, str]]:
     yield "GET", "/no/such/page"
 
 
+def brief_health(response: Any, method: str) -> bool:  # an httpx or TestClient response
+    """`/healthz` answers anyone, in brief (a probe's status, nothing of why)."""
+    assert response.status_code == 200, response.text
+    assert method == "HEAD" or response.json() == {"status": "unconfigured"}
+    return True
+
+
 def basic(user: str, password: str) -> dict[str, str]:
     token = base64.b64encode(f"{user}:{password}".encode()).decode()
     return {"Authorization": f"Basic {token}"}
@@ -104,6 +113,8 @@ def test_remote_access_on_every_route_needs_sign_in(tmp_path: Path) -> None:
                     continue  # remote sessions' own one-time bearer tokens (tests/app)
                 for auth in ({}, basic(USER, "wrong password!"), basic("mona", PASSWORD)):
                     response = client.request(method, path, headers=auth)
+                    if path == HEALTH_PATH and brief_health(response, method):
+                        continue
                     assert response.status_code == 401, (method, path, auth, response.text)
                     assert response.headers["www-authenticate"].startswith("Basic ")
                     assert "octo" not in response.text and "A feature" not in response.text
@@ -112,6 +123,8 @@ def test_remote_access_on_every_route_needs_sign_in(tmp_path: Path) -> None:
             assert unsigned.status_code in (400, 401, 403)
 
             signed_in = basic(USER, PASSWORD)
+            health = client.get(HEALTH_PATH, headers=signed_in).json()
+            assert health["status"] == "unconfigured" and "missing" in health["github_app"]
             assert client.get("/repos/octo/hello", headers=signed_in).status_code == 200
             board = client.get("/api/dashboard/repos/octo/hello/board", headers=signed_in)
             assert board.json()["total"] == 1
@@ -129,6 +142,8 @@ def test_loopback_only_every_route_refuses_another_machine(tmp_path: Path) -> No
             if path.startswith(WORK_ORDERS_PREFIX):
                 continue  # remote sessions' own one-time bearer tokens (tests/app)
             response = client.request(method, path)
+            if path == HEALTH_PATH and brief_health(response, method):
+                continue
             assert response.status_code == 403, (method, path)
             if method != "HEAD":
                 assert "AUTOCODER_ALLOW_REMOTE" in response.json()["detail"]
