@@ -1,5 +1,5 @@
-"""Options that several subcommands share, defined once: `--engine`, `-v/--verbose`, and help
-texts that name each option's environment variable and default.
+"""Options that several subcommands share, defined once: `--engine`, `--env-file`,
+`-v/--verbose`, and help texts that name each option's environment variable and default.
 
 A setting's environment variable and default are read from the settings model that owns it
 (`setting_help`), so the help cannot drift from what the command actually does.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -75,6 +76,18 @@ class EngineName(click.ParamType[str]):
         if text in ENGINES or (self.providers and text):
             return text
         self.fail(f"{value!r} is not one of {', '.join(ENGINES)}", param, ctx)
+
+
+def env_file_option(func: F) -> F:
+    """`--env-file` (default `.env`) of the commands that read the server's settings."""
+    option = click.option(
+        "--env-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=Path(".env"),
+        show_default=True,
+        help="Settings file read at start-up (the environment wins over it); ignored if absent.",
+    )
+    return option(func)
 
 
 def engine_option(*, default: str, providers: bool = False) -> Callable[[F], F]:

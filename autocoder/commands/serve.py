@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from autocoder.commands.options import env_file_option
 from autocoder.commands.serve_config import load_serve_config
 from autocoder.config_reference import help_text
 
@@ -30,13 +31,7 @@ def _epilog() -> str:
 @click.command("serve", epilog=_epilog())
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
-@click.option(
-    "--env-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path(".env"),
-    show_default=True,
-    help="Settings file read at start-up (the environment wins over it); ignored if absent.",
-)
+@env_file_option
 @click.option(
     "--log-level",
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),

@@ -18,19 +18,14 @@ from types import FrameType
 
 import click
 
+from autocoder.commands.options import env_file_option
 from autocoder.commands.serve_config import load_serve_config
 
 log = logging.getLogger("autocoder.worker")
 
 
 @click.command("worker")
-@click.option(
-    "--env-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path(".env"),
-    show_default=True,
-    help="Settings file read at start-up (the environment wins over it); ignored if absent.",
-)
+@env_file_option
 @click.option(
     "--stop-timeout",
     type=click.FloatRange(0),
