@@ -81,6 +81,20 @@ def app_settings(world: World, tmp_path: Path, public_url: str | None, **extra: 
     )
 
 
+def _dispatched(app: Any, settings: AppSettings, orders: RemoteOrders) -> tuple[int, Any]:
+    """A queued job of issue 1, and its session launched by the actions executor."""
+    sessions = app.state.autocoder.database.sessions
+    with sessions() as db:
+        job = add_job(db, 1)
+        assert job is not None
+        db.commit()
+        job_id = job.id
+    handle = actions_executor(settings, orders, sessions).launch(
+        LaunchSpec(job_id=job_id, attempt=1)
+    )
+    return job_id, handle
+
+
 def stand_in_runner(emulator: Emulator, dispatch: dict[str, Any], env: dict[str, str]) -> int:
     """What GitHub's runner does with a dispatch, for the steps that matter: the workflow at
     the dispatched commit, its session step's `env` with `${{ inputs.X }}` filled in, its `run`
@@ -218,15 +232,7 @@ def test_a_run_that_never_starts_ends_the_attempt_and_its_token_expires(
     with running_app(settings) as (url, app):
         orders: RemoteOrders = app.state.remote_orders
         assert orders.deadlines.start_s == 1.0
-        state = app.state.autocoder
-        with state.database.sessions() as db:
-            job = add_job(db, 1)
-            assert job is not None
-            db.commit()
-            job_id = job.id
-        handle = actions_executor(settings, orders, state.database.sessions).launch(
-            LaunchSpec(job_id=job_id, attempt=1)
-        )
+        job_id, handle = _dispatched(app, settings, orders)
         events: list[SessionEvent] = []
         reader = read_events(handle, events)
         handle.stdin.write(order_for(job_id, world, {}).to_line().encode())
@@ -287,15 +293,7 @@ def test_a_run_reaches_the_replica_that_dispatched_it_at_its_work_order_url(
         orders: RemoteOrders = app.state.remote_orders
         settings = app_settings(world, tmp_path, shared, work_order_url=own)
         assert settings.runs_url() == own
-        state = app.state.autocoder
-        with state.database.sessions() as db:
-            job = add_job(db, 1)
-            assert job is not None
-            db.commit()
-            job_id = job.id
-        handle = actions_executor(settings, orders, state.database.sessions).launch(
-            LaunchSpec(job_id=job_id, attempt=1)
-        )
+        job_id, handle = _dispatched(app, settings, orders)
         handle.stdin.write(order_for(job_id, world, {}).to_line().encode())
         handle.stdin.flush()
         [dispatch] = wait_for(lambda: world.emulator.workflow_dispatches(REPO), timeout=15)
