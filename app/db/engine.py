@@ -1,8 +1,9 @@
 """Opening the App's database: engine, session factory, and migrations to the newest schema.
 
 SQLite (the embedded default) is opened in WAL mode with a busy timeout, and every transaction
-starts with `BEGIN IMMEDIATE`: writers queue on the database lock (waiting up to the busy
-timeout) instead of failing when a read transaction tries to become a write transaction.
+starts with `BEGIN IMMEDIATE`: writers queue on the database lock instead of failing when a read
+transaction tries to become a write transaction — taking turns through a file lock beside the
+database (app/db/sqlite_turns.py), then SQLite's busy timeout.
 `synchronous=NORMAL` in WAL: a commit is in the WAL file before the webhook is answered, so it
 survives the server being killed (kill -9); only a power loss may drop the last commits, never
 corrupt the file. Commits do not fsync; checkpoints do: inside the commit that crosses
@@ -22,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.checkpoint import WalCheckpointer
+from app.db.sqlite_turns import take_turns
 
 _log = logging.getLogger(__name__)
 
@@ -52,6 +54,8 @@ def make_engine(url: str, *, background_checkpoints: bool = False, **kwargs: Any
         path.parent.mkdir(parents=True, exist_ok=True)
     connect_args = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     engine = create_engine(url, connect_args=connect_args, **kwargs)
+    if path is not None:  # before the `begin` below: a turn, then BEGIN IMMEDIATE
+        take_turns(engine, path.with_name(path.name + ".lock"))
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from app.db.models import DeliveryStatus, utcnow
+from app.db.sqlite_turns import turns_of
 from app.webhooks.handler import DONE_STATUSES, Outcome
 from runner.decide import Action, Decision
 
@@ -40,18 +41,23 @@ def write_raw(engine: Engine, items: Sequence[Together]) -> list[Outcome]:
     """(delivery id, event, action, decision) of ignored / mirror-only deliveries, written in
     one transaction; one `Outcome` each (a duplicate for an id already done, or twice here)."""
     connection = engine.raw_connection()
+    turns = turns_of(engine)
     try:
+        if turns is not None:  # as SQLAlchemy's transactions do (app/db/sqlite_turns.py)
+            turns.take(connection.info)
         cursor = connection.cursor()
         cursor.execute("BEGIN IMMEDIATE")
         try:
             results = _write(cursor, items)
+            if turns is not None:
+                turns.release(connection.info)
             cursor.execute("COMMIT")
         except BaseException:
             cursor.execute("ROLLBACK")
             raise
         return results
     finally:
-        connection.close()
+        connection.close()  # back to the pool: a turn still held is released there
 
 
 def _write(cursor: Any, items: Sequence[Together]) -> list[Outcome]:
