@@ -174,6 +174,18 @@ class ActingUser:
         result: dict[str, Any] = self.emulator._call("POST", self._path(repo, "/pulls"), data)
         return result
 
+    def merge_pull(
+        self, repo: str, number: int, merge_method: str = "merge", sha: str | None = None
+    ) -> dict[str, Any]:
+        """Merge pull request `number` (GitHub's merge button): {sha, merged, message}."""
+        data: dict[str, Any] = {"merge_method": merge_method}
+        if sha is not None:
+            data["sha"] = sha
+        result: dict[str, Any] = self.emulator._call(
+            "PUT", self._path(repo, f"/pulls/{number}/merge"), data
+        )
+        return result
+
     def review(
         self,
         repo: str,

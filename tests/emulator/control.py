@@ -418,6 +418,27 @@ async def as_open_pull(login: str, owner: str, name: str, request: Request) -> o
     return respond(emu.shapes.pull(repo, pull), status=201)
 
 
+@router.put(AS + "/pulls/{number:int}/merge")
+async def as_merge_pull(login: str, owner: str, name: str, number: int, request: Request) -> object:
+    """Press "Merge pull request" (GitHub's merge button): the same as REST `pulls/merge`."""
+    emu = _emu(request)
+    repo, caller, actor = _person(emu, login, owner, name)
+    require(caller, repo, "contents")
+    pull = pulls_svc.pull_of(repo, number)
+    body = await json_object(request)
+    sha = pulls_svc.merge_pull(
+        emu,
+        repo,
+        pull,
+        actor,
+        merge_method=body.get("merge_method"),
+        sha=body.get("sha"),
+        commit_title=body.get("commit_title"),
+        commit_message=body.get("commit_message"),
+    )
+    return respond({"sha": sha, "merged": True, "message": "Pull Request successfully merged"})
+
+
 @router.post(AS + "/pulls/{number:int}/reviews")
 async def as_review(login: str, owner: str, name: str, number: int, request: Request) -> object:
     emu = _emu(request)

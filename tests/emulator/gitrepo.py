@@ -271,3 +271,49 @@ def diff_position(path: Path, base: str, head: str, file: str, line: int | None,
             if line in (old_line if side == "LEFT" else new_line,):
                 return position
     return 1
+
+
+def merge_tree(path: Path, base: str, head: str) -> str | None:
+    """The tree of merging `head` into `base` (`git merge-tree --write-tree`), None on conflicts."""
+    result = subprocess.run(
+        ["git", "--git-dir", str(path), "merge-tree", "--write-tree", base, head],
+        capture_output=True,
+        env=_env(),
+        check=False,
+    )
+    if result.returncode == 1:
+        return None
+    if result.returncode != 0:
+        raise GitError(result.stderr.decode(errors="replace").strip())
+    return result.stdout.decode().split("\n", 1)[0].strip()
+
+
+def commit_tree(
+    path: Path,
+    tree: str,
+    parents: list[str],
+    message: str,
+    when: datetime,
+    author: tuple[str, str],
+    committer: tuple[str, str] = ("GitHub", "noreply@github.com"),
+) -> str:
+    """A commit object of `tree` with `parents` (no ref moves); its sha."""
+    stamp = f"{int(when.timestamp())} +0000"
+    env = {
+        **_env(),
+        "GIT_AUTHOR_NAME": author[0],
+        "GIT_AUTHOR_EMAIL": author[1],
+        "GIT_AUTHOR_DATE": stamp,
+        "GIT_COMMITTER_NAME": committer[0],
+        "GIT_COMMITTER_EMAIL": committer[1],
+        "GIT_COMMITTER_DATE": stamp,
+    }
+    args = ["git", "--git-dir", str(path), "commit-tree", tree]
+    for parent in parents:
+        args += ["-p", parent]
+    result = subprocess.run(
+        [*args, "-F", "-"], input=message.encode(), capture_output=True, env=env, check=False
+    )
+    if result.returncode != 0:
+        raise GitError(result.stderr.decode(errors="replace").strip())
+    return result.stdout.decode().strip()

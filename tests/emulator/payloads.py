@@ -487,7 +487,7 @@ class Shapes:
                 "mergeable": None if pull.merged else True,
                 "rebaseable": None if pull.merged else True,
                 "mergeable_state": "unknown" if pull.merged else "clean",
-                "merged_by": None,
+                "merged_by": self.user(pull.merged_by) if pull.merged_by else None,
                 "comments": len(issue.comment_ids),
                 "review_comments": sum(
                     1 for c in repo.review_comments.values() if c.pull_number == pull.number

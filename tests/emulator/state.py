@@ -192,6 +192,7 @@ class PullRequest:
     merged: bool = False
     merged_at: datetime | None = None
     merge_commit_sha: str | None = None
+    merged_by: User | None = None
     requested_reviewers: list[str] = field(default_factory=list)
 
 

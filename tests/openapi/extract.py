@@ -94,6 +94,7 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("POST", "/repos/{owner}/{repo}/pulls"),
     ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}"),
     ("PATCH", "/repos/{owner}/{repo}/pulls/{pull_number}"),
+    ("PUT", "/repos/{owner}/{repo}/pulls/{pull_number}/merge"),
     ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"),
     ("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"),
     ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews"),

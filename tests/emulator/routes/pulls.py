@@ -88,6 +88,27 @@ async def update_pull(
     return respond(emu.shapes.pull(target, pull))
 
 
+@router.put(PR + "/merge", name="pulls/merge")
+async def merge_pull(
+    owner: str, repo: str, number: int, request: Request, emu: EmuDep, caller: CallerDep
+) -> object:
+    target = emu.repo(owner, repo)
+    require(caller, target, "contents")
+    pull = svc.pull_of(target, number)
+    body = await json_object(request)
+    sha = svc.merge_pull(
+        emu,
+        target,
+        pull,
+        actor_of(caller),
+        merge_method=body.get("merge_method"),
+        sha=body.get("sha"),
+        commit_title=body.get("commit_title"),
+        commit_message=body.get("commit_message"),
+    )
+    return respond({"sha": sha, "merged": True, "message": "Pull Request successfully merged"})
+
+
 @router.get(PR + "/requested_reviewers", name="pulls/list-requested-reviewers")
 async def list_requested_reviewers(
     owner: str, repo: str, number: int, emu: EmuDep, caller: CallerDep

@@ -8,6 +8,7 @@ from .. import gitrepo
 from ..clock import iso
 from ..core import Emu
 from ..errors import (
+    GitHubError,
     custom_error,
     invalid_field,
     missing_field,
@@ -16,7 +17,7 @@ from ..errors import (
     validation_failed,
 )
 from ..state import PullRequest, Repo, Review, ReviewComment, node_id
-from .issues import Actor, open_issue
+from .issues import Actor, open_issue, set_state
 
 REVIEW_EVENTS = {
     "APPROVE": "APPROVED",
@@ -296,6 +297,76 @@ def create_review_comment(
         },
     )
     return comment
+
+
+# -- merging --------------------------------------------------------------------------------
+
+MERGE_METHODS = ("merge", "squash", "rebase")
+
+
+def merge_pull(
+    emu: Emu,
+    repo: Repo,
+    pull: PullRequest,
+    actor: Actor,
+    *,
+    merge_method: Any = None,
+    sha: Any = None,
+    commit_title: Any = None,
+    commit_message: Any = None,
+) -> str:
+    """Merge `pull` into its base branch (a merge commit, or one squashed commit); the new
+    base sha. The pull request closes as merged: `pull_request.closed` with `merged: true`,
+    then the base branch's `push`. Rebase merging is off on every emulated repository."""
+    method = merge_method if merge_method is not None else "merge"
+    if method not in MERGE_METHODS:
+        raise invalid_field("PullRequest", "merge_method")
+    if method == "rebase":
+        raise GitHubError(405, "Rebase merges are not allowed on this repository.")
+    issue = repo.issues[pull.number]
+    if issue.state != "open" or pull.merged:
+        raise GitHubError(405, "Pull Request is not mergeable")
+    if sha is not None and sha != pull.head_sha:
+        raise GitHubError(409, "Head branch was modified. Review and try the merge again.")
+    ref = f"refs/heads/{pull.base_ref}"
+    base = gitrepo.resolve(repo.path, ref)
+    if base is None or gitrepo.resolve(repo.path, pull.head_sha) is None:
+        raise GitHubError(405, "Pull Request is not mergeable")
+    tree = gitrepo.merge_tree(repo.path, base, pull.head_sha)
+    if tree is None:  # conflicts
+        raise GitHubError(405, "Pull Request is not mergeable")
+    if method == "squash":
+        title = f"{issue.title} (#{pull.number})"
+        messages = [
+            gitrepo.commit_info(repo.path, c).message.strip()
+            for c in gitrepo.commits_between(repo.path, base, pull.head_sha)
+        ]
+        detail = "\n\n".join(f"* {m}" for m in messages)
+        parents = [base]
+    else:
+        title = f"Merge pull request #{pull.number} from {repo.owner.login}/{pull.head_ref}"
+        detail = issue.title
+        parents = [base, pull.head_sha]
+    if isinstance(commit_title, str) and commit_title:
+        title = commit_title
+    if isinstance(commit_message, str):
+        detail = commit_message
+    user = actor.user
+    now = emu.clock.now()
+    merged = gitrepo.commit_tree(
+        repo.path,
+        tree,
+        parents,
+        f"{title}\n\n{detail}".rstrip() + "\n",
+        now,
+        author=(user.name or user.login, user.email or f"{user.login}@users.noreply.github.com"),
+    )
+    gitrepo.update_ref(repo.path, ref, merged, base)
+    pull.merged, pull.merged_at, pull.merged_by = True, now, user
+    pull.merge_commit_sha = merged
+    set_state(emu, repo, issue, actor, "closed")  # pull_request.closed, merged: true
+    record_push(emu, repo, actor, {ref: (base, merged)})
+    return merged
 
 
 # -- pushes -----------------------------------------------------------------------------------
