@@ -10,6 +10,7 @@ from app.dashboard.assistant.loop import WriteTool
 from app.dashboard.assistant.proposals import WRITE_TOOLS
 from app.dashboard.assistant.reader import RepoReader
 from app.github_app import AppGitHub
+from runner.chat.anthropic_provider import DEFAULT_BASE_URL, DEFAULT_MODEL, AnthropicProvider
 from runner.chat.provider import ChatProvider, OpenAICompatibleProvider, ProviderSettings
 from runner.features.store import FeatureStore
 from runner.features.tools import FeatureTools
@@ -26,11 +27,26 @@ class AssistantUnavailable(RuntimeError):
 
 
 def provider_for(settings: RunnerSettings) -> ChatProvider:
-    """The model the assistant talks to: the OpenAI-compatible engine's endpoint."""
-    if settings.engine != "openai" or not settings.base_url:
+    """The model the assistant talks to: the OpenAI-compatible engine's endpoint, or (the
+    Claude engine) Anthropic's Messages API with ANTHROPIC_API_KEY at ANTHROPIC_BASE_URL."""
+    if settings.engine == "claude":
+        if settings.anthropic_api_key is None or not settings.anthropic_api_key.get_secret_value():
+            raise AssistantUnavailable(
+                "the project assistant calls the Anthropic API directly and needs an API key: "
+                "set ANTHROPIC_API_KEY (a Claude Code OAuth token is not enough), or use the "
+                "OpenAI-compatible engine (AUTOCODER_ENGINE=openai, AUTOCODER_BASE_URL)"
+            )
+        return AnthropicProvider(
+            ProviderSettings(
+                base_url=settings.anthropic_base_url or DEFAULT_BASE_URL,
+                model=settings.model or DEFAULT_MODEL,
+                api_key=settings.anthropic_api_key.get_secret_value(),
+            )
+        )
+    if not settings.base_url:
         raise AssistantUnavailable(
-            "the project assistant needs the OpenAI-compatible engine: set AUTOCODER_ENGINE=openai "
-            "and AUTOCODER_BASE_URL"
+            "the project assistant needs AUTOCODER_BASE_URL with the OpenAI-compatible engine "
+            "(AUTOCODER_ENGINE=openai)"
         )
     key = settings.api_key.get_secret_value() if settings.api_key is not None else None
     return OpenAICompatibleProvider(
