@@ -1,21 +1,26 @@
 """The project assistant in real headless Chromium (`autocoder serve`, the GitHub emulator, a
-scripted OpenAI-compatible model): it answers a question about a file it read with read_file
-on the default branch's mirror, and a feature it proposes becomes a GitHub issue only after the
-person presses Confirm. The conversation is still there after a reload. Screenshot:
-artifacts/screenshots/assistant.png."""
+scripted model), on each engine — the OpenAI-compatible one, and Claude through Anthropic's
+Messages API (tests/dashboard/test_assistant_claude.py checks those requests): it answers a
+question about a file it read with read_file on the default branch's mirror, and a feature it
+proposes becomes a GitHub issue only after the person presses Confirm. The conversation is still
+there after a reload. Screenshot: artifacts/screenshots/assistant.png."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import httpx
 import pytest
 
 from tests.app.serve_harness import scripted_serve_env, serve
-from tests.app.webhook_harness import wait_for
 from tests.dashboard.browser import chromium, screenshot_path
+from tests.dashboard.assistant_harness import (
+    FEATURE,
+    check_messages_api_turns,
+    claude_env,
+    known_to,
+)
 from tests.emulator.client import Emulator
 from tests.scripted_model.script import Turn, tool_turn
 from tests.scripted_model.server import running_model_server
@@ -24,12 +29,6 @@ from tests.world import REPO, World, make_world
 pytestmark = pytest.mark.slow
 
 NOTES = "# Notes\nThe answer is 42, says notes.md.\n"
-FEATURE = {
-    "title": "Dark mode",
-    "description": "The app follows the system's colour scheme.",
-    "steps": ["Switch the system to dark", "Open the app: it is dark"],
-    "priority": 1,
-}
 
 
 def issue_titles(world: World) -> list[str]:
@@ -37,8 +36,9 @@ def issue_titles(world: World) -> list[str]:
     return [str(issue["title"]) for issue in issues]
 
 
+@pytest.mark.parametrize("api", ["openai", "anthropic"], ids=["openai", "claude"])
 def test_assistant_reads_a_file_and_creates_a_feature_after_confirmation(
-    github_emulator: Emulator, tmp_path: Path
+    github_emulator: Emulator, tmp_path: Path, api: Literal["openai", "anthropic"]
 ) -> None:
     world = make_world(github_emulator, {"README.md": "# hello\n", "notes.md": NOTES})
     turns = [
@@ -47,17 +47,14 @@ def test_assistant_reads_a_file_and_creates_a_feature_after_confirmation(
         tool_turn("feature_create", FEATURE, text="I will propose it."),
         Turn(text="Proposed; confirm it in the panel."),
     ]
-    with running_model_server("openai", turns) as model:
-        env = scripted_serve_env(world, tmp_path, model.base_url)
+    with running_model_server(api, turns) as model:
+        env = (
+            scripted_serve_env(world, tmp_path, model.base_url)
+            if api == "openai"
+            else claude_env(world, tmp_path, model)
+        )
         with serve(env, tmp_path / "serve.log") as url, chromium() as browser:
-            world.emulator.set_webhook_url(world.app.id, f"{url}/api/github/webhooks")
-            world.open_issue("Something", "to make the repository known")
-
-            def known() -> bool:
-                data = httpx.get(f"{url}/api/dashboard/installations", timeout=5).json()
-                return REPO in json.dumps(data)
-
-            wait_for(known, timeout=30, what="the repository on the dashboard")
+            known_to(url, world)
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.goto(f"{url}/repos/{REPO}")
             page.wait_for_selector("aside.assistant textarea")
@@ -75,7 +72,8 @@ def test_assistant_reads_a_file_and_creates_a_feature_after_confirmation(
             page.wait_for_selector(pending, timeout=30_000)
             assert "Dark mode" in (page.text_content(f"{pending} .summary") or "")
             assert "Dark mode" not in issue_titles(world)  # shown, not written
-            page.screenshot(path=str(screenshot_path("assistant.png")), full_page=True)
+            if api == "openai":
+                page.screenshot(path=str(screenshot_path("assistant.png")), full_page=True)
 
             page.click(f'{pending} button[data-decision="confirm"]')
             page.wait_for_selector('.proposal[data-status="confirmed"]', timeout=30_000)
@@ -85,3 +83,5 @@ def test_assistant_reads_a_file_and_creates_a_feature_after_confirmation(
             page.wait_for_selector('.msg-user:has-text("What does notes.md say?")')
             page.wait_for_selector('.proposal[data-status="confirmed"]')
             assert page.query_selector('button[data-decision="confirm"]') is None
+    if api == "anthropic":
+        check_messages_api_turns(model)
