@@ -14,13 +14,13 @@ from typing import Any, Literal
 import pytest
 
 from tests.app.serve_harness import scripted_serve_env, serve
-from tests.dashboard.browser import chromium, screenshot_path
 from tests.dashboard.assistant_harness import (
     FEATURE,
     check_messages_api_turns,
     claude_env,
     known_to,
 )
+from tests.dashboard.browser import chromium, screenshot_path
 from tests.emulator.client import Emulator
 from tests.scripted_model.script import Turn, tool_turn
 from tests.scripted_model.server import running_model_server

@@ -1,9 +1,9 @@
 """The project assistant on the Claude engine (`AUTOCODER_ENGINE=claude`, ANTHROPIC_API_KEY,
 ANTHROPIC_BASE_URL at a scripted Anthropic Messages API). The browser test runs on it too
-(test_assistant_browser.py, its requests checked by assistant_harness.check_messages_api_turns). Here: a 500
-from the model (after its retries) shows a clear error in the conversation and keeps the
-person's message, as with the OpenAI engine; without an API key the assistant says what to
-set."""
+(test_assistant_browser.py, its requests checked by
+assistant_harness.check_messages_api_turns). Here: a 500 from the model (after its retries)
+shows a clear error in the conversation and keeps the person's message, as with the OpenAI
+engine; without an API key the assistant says what to set."""
 
 from __future__ import annotations
 
