@@ -1,7 +1,8 @@
 """The GitHub REST calls the App makes that `runner.github.GitHubClient` does not: the App itself
 (`GET /app`, as the App's JWT), the App's installation on a repository, the conditional
-listing of labelled issues that the reconcile runs on (`ETag` → `If-None-Match`, `since`), and
-an issue's label events (who added a label, and when: `GET …/issues/{n}/events`).
+listing of labelled issues that the reconcile runs on (`ETag` → `If-None-Match`, `since`), an
+issue's label events (who added a label, and when: `GET …/issues/{n}/events`), and the
+conditional listing of an issue's sub-issues or blockers (the issue graph's reconcile).
 
 A thin user of `runner.github.http.GitHubHTTP`, the one GitHub boundary: the same retry and
 rate-limit policy, the same error type (`GitHubSyncError` is `GitHubError`), the same request
@@ -25,6 +26,8 @@ from runner.github.retry import RetryPolicy
 _log = logging.getLogger(__name__)
 
 PER_PAGE = 100
+RELATED_SUB_ISSUES = "sub_issues"
+RELATED_BLOCKED_BY = "dependencies/blocked_by"
 
 # One error type for every GitHub call (kept under this name for the App's callers).
 GitHubSyncError = GitHubError
@@ -183,6 +186,41 @@ class GitHubREST:
         else:
             _log.warning("%s: stopped after %d pages", operation, MAX_PAGES)
         return IssueListing(not_modified=False, issues=tuple(issues), etag=first_etag)
+
+    def list_related_issues(
+        self,
+        token: Callable[[], str],
+        repository: str,
+        number: int,
+        relation: str,
+        *,
+        etag: str | None = None,
+    ) -> IssueListing:
+        """The issues related to issue `number` by `relation`: `RELATED_SUB_ISSUES` (its
+        sub-issues) or `RELATED_BLOCKED_BY` (the issues blocking it). With `etag` (from the last
+        answer) an unchanged list is answered 304 (`not_modified`), which costs no rate limit.
+        GitHub allows 100 sub-issues and 50 blockers per issue, so one page of 100 is the whole
+        list and its ETag stands for it."""
+        if relation not in (RELATED_SUB_ISSUES, RELATED_BLOCKED_BY):
+            raise ValueError(f"unknown issue relation {relation!r}")
+        owner, name = split_repo(repository)
+        what = "sub-issues" if relation == RELATED_SUB_ISSUES else "blockers"
+        operation = f"listing the {what} of {repository}#{number}"
+        response = self._http.request(
+            operation,
+            "GET",
+            f"/repos/{owner}/{name}/issues/{number}/{relation}",
+            params={"per_page": str(PER_PAGE)},
+            etag=etag,
+            authorization=f"token {token()}",
+        )
+        if response.not_modified:
+            return IssueListing(not_modified=True, etag=etag)
+        data = response.data
+        if not isinstance(data, list):
+            raise GitHubSyncError(f"{operation}: the answer is not a list")
+        issues = tuple(item for item in data if isinstance(item, Mapping))
+        return IssueListing(not_modified=False, issues=issues, etag=response.etag)
 
     def list_label_events(
         self, token: Callable[[], str], repository: str, number: int

@@ -27,6 +27,7 @@ from app.gc_settle import settle_garbage_collector
 from app.github_app import AppGitHub
 from app.metrics import Metrics
 from app.reconcile import ReconcileLoop, ReconcileResult, reconcile_repository
+from app.sequence.graph_reconcile import GraphETags
 from app.sequence.loop import SequenceLoop
 from app.sequence.notify import Notifier
 from app.settings import REGISTER_APP_HELP, AppSettings
@@ -55,6 +56,7 @@ def build_state(settings: AppSettings) -> AppState:
     handler = DeliveryHandler(database.sessions, settings, github)
     state = AppState(settings, database, metrics, github, handler)
     if github is not None:
+        graph_etags = GraphETags()
 
         def run_once(repository: str, installation_id: int) -> ReconcileResult:
             assert github is not None
@@ -64,6 +66,7 @@ def build_state(settings: AppSettings) -> AppState:
                 repository,
                 installation_id=installation_id,
                 trigger_label=settings.trigger_label,
+                graph_etags=graph_etags,
             )
 
         def count(result: ReconcileResult) -> None:

@@ -22,6 +22,10 @@ because it makes a refused issue cost one events request per changed listing and
 permission look-ups or comments.) When GitHub cannot answer (events or permission), the issue is
 deferred and the listing's ETag is kept, so the next reconcile reads it again.
 
+The issue graph of the repository's unfinished spec sequences (sub-issues and blockers) is
+reconciled on the same pass, by `app.sequence.graph_reconcile`, whether or not the labelled
+issues changed.
+
 `ReconcileLoop` runs it for every active repository of the registry, every
 `AUTOCODER_RECONCILE_INTERVAL` seconds (first at start-up), in a thread of `autocoder serve`;
 `autocoder sync OWNER/REPO` runs it once.
@@ -43,6 +47,7 @@ from app import mirror
 from app.db.models import AgentStatus, Repository, utcnow
 from app.github_app import AppGitHub
 from app.github_sync import PER_PAGE, GitHubSyncError, LabelEvent
+from app.sequence.graph_reconcile import GraphETags, GraphResult, reconcile_graph
 from app.status import Change, record_status
 from app.webhooks import replies
 from app.webhooks.handler import PermissionUnknown, check_permission
@@ -62,8 +67,14 @@ class ReconcileResult:
     refused: tuple[int, ...] = ()  # labelled by someone without write access
     deferred: tuple[int, ...] = ()  # GitHub could not say who labelled it, or their permission
     error: str | None = None
+    graph: GraphResult = field(default_factory=GraphResult)  # the specs' sub-issues and blockers
 
     def describe(self) -> str:
+        text = self._describe_labelled()
+        graph = self.graph.describe()
+        return f"{text}; {graph}" if graph else text
+
+    def _describe_labelled(self) -> str:
         if self.error:
             return f"{self.repository}: failed: {self.error}"
         if self.not_modified:
@@ -175,9 +186,28 @@ def reconcile_repository(
     *,
     installation_id: int,
     trigger_label: str,
+    graph_etags: GraphETags | None = None,
 ) -> ReconcileResult:
-    """Reconcile `repository` (see the module's doc). Raises `GitHubSyncError` when GitHub
-    cannot be read."""
+    """Reconcile `repository` (see the module's doc): its labelled issues, then its issue
+    graph (`graph_etags`: the graph listings' last ETags, kept between calls). Raises
+    `GitHubSyncError` when GitHub cannot list the labelled issues."""
+    token = github.token_source(installation_id)
+    result = _reconcile_labelled(sessions, github, repository, installation_id, trigger_label)
+    graph = reconcile_graph(sessions, github.rest, token, repository, graph_etags or GraphETags())
+    if graph.error:
+        _log.warning("reconcile: %s", graph.describe())
+    elif graph.changed:
+        _log.info("reconcile: %s: %s", repository, graph.describe())
+    return replace(result, graph=graph)
+
+
+def _reconcile_labelled(
+    sessions: sessionmaker[Session],
+    github: AppGitHub,
+    repository: str,
+    installation_id: int,
+    trigger_label: str,
+) -> ReconcileResult:
     token = github.token_source(installation_id)
     with sessions() as db, db.begin():
         row = mirror.upsert_repository(db, repository, installation_id=installation_id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app import mirror
@@ -91,25 +91,50 @@ def remove(db: Session, repository: str, kind: str, number: int, other: int) -> 
 
 
 def replace_others(
-    db: Session, repository: str, kind: str, number: int, others: Iterable[int]
+    db: Session,
+    repository: str,
+    kind: str,
+    number: int,
+    others: Iterable[int],
+    *,
+    kept_after: int | None = None,
 ) -> None:
-    """The reconcile's answer for one issue: exactly `others` (blockers of `number`)."""
+    """The reconcile's answer for one issue: exactly `others` (blockers of `number`). A relation
+    whose row id is above `kept_after` stays: a webhook mirrored it after GitHub was asked."""
     wanted = set(others)
-    current = {r.other for r in of(db, repository) if r.kind == kind and r.number == number}
-    for other in current - wanted:
-        remove(db, repository, kind, number, other)
-    for other in wanted - current:
+    current = {r.other: r.id for r in of(db, repository) if r.kind == kind and r.number == number}
+    for other, row_id in current.items():
+        if other not in wanted and (kept_after is None or row_id <= kept_after):
+            remove(db, repository, kind, number, other)
+    for other in wanted - set(current):
         add(db, repository, kind, number, other)
 
 
-def replace_sub_issues(db: Session, repository: str, parent: int, children: Iterable[int]) -> None:
-    """The reconcile's answer for one parent: exactly `children` are its sub-issues."""
+def replace_sub_issues(
+    db: Session,
+    repository: str,
+    parent: int,
+    children: Iterable[int],
+    *,
+    kept_after: int | None = None,
+) -> None:
+    """The reconcile's answer for one parent: exactly `children` are its sub-issues (but for
+    those mirrored after `kept_after`, as in `replace_others`)."""
     wanted = set(children)
-    current = {r.number for r in of(db, repository) if r.kind == SUB_ISSUE and r.other == parent}
-    for child in current - wanted:
-        remove(db, repository, SUB_ISSUE, child, parent)
-    for child in wanted - current:
+    current = {
+        r.number: r.id for r in of(db, repository) if r.kind == SUB_ISSUE and r.other == parent
+    }
+    for child, row_id in current.items():
+        if child not in wanted and (kept_after is None or row_id <= kept_after):
+            remove(db, repository, SUB_ISSUE, child, parent)
+    for child in wanted - set(current):
         add(db, repository, SUB_ISSUE, child, parent)
+
+
+def newest_id(db: Session, repository: str) -> int:
+    """The id of the newest relation row of `repository` (0: none)."""
+    query = select(func.max(IssueRelation.id)).where(IssueRelation.repository == repository)
+    return int(db.scalar(query) or 0)
 
 
 def of(db: Session, repository: str) -> list[IssueRelation]:

@@ -1,5 +1,5 @@
-"""`autocoder sync OWNER/REPO`: reconcile one repository now (mirror its labelled issues and
-queue those whose trigger was lost)."""
+"""`autocoder sync OWNER/REPO`: reconcile one repository now (mirror its labelled issues, queue
+those whose trigger was lost, and mirror the issue graph of its unfinished spec sequences)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ def sync_command(repository: str) -> None:
     """Reconcile REPOSITORY (OWNER/REPO) with GitHub, as the GitHub App.
 
     Lists its open issues labelled with the trigger label (conditional requests: unchanged is
-    free), mirrors them and queues each one that nothing was queued for. A running
+    free), mirrors them and queues each one that nothing was queued for. Then mirrors the
+    sub-issues and blockers of every spec whose sequence is not finished. A running
     `autocoder serve` with the same AUTOCODER_DATABASE_URL runs the queued sessions.
     """
     from pydantic import ValidationError
@@ -61,3 +62,5 @@ def sync_command(repository: str) -> None:
         github.close()
         database.dispose()
     click.echo(result.describe())
+    if result.graph.error:
+        raise SystemExit(1)

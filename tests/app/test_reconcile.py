@@ -18,7 +18,8 @@ from app.db.models import Feature
 from app.github_app import AppGitHub
 from app.queue.models import Job
 from app.reconcile import ReconcileLoop, ReconcileResult, reconcile_repository
-from autocoder.cli import _register, cli
+from autocoder.cli import cli
+from tests.app.sync_harness import sync_env
 from tests.app.webhook_harness import count_jobs, make_settings, running_app, wait_for
 from tests.emulator.client import Emulator
 from tests.world import MAINTAINER, REPO, World, make_world
@@ -87,26 +88,10 @@ def test_lost_label_is_queued_once_then_304s(
         assert other not in (first.queued + third.queued)
 
 
-def _sync_env(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """`autocoder sync` as this world's App, run in `tmp_path` (no `.env`) with a database
-    there; returns the database URL."""
-    db_url = f"sqlite:///{tmp_path / 'sync.db'}"
-    monkeypatch.chdir(tmp_path)
-    for name, value in {
-        "AUTOCODER_GITHUB_APP_ID": str(world.app.id),
-        "AUTOCODER_GITHUB_PRIVATE_KEY": world.app.private_key,
-        "AUTOCODER_GITHUB_API_URL": world.emulator.api_url,
-        "AUTOCODER_DATABASE_URL": db_url,
-    }.items():
-        monkeypatch.setenv(name, value)
-    _register()
-    return db_url
-
-
 def test_autocoder_sync(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     number = world.open_issue("Synced", "labelled while nobody listened")
     world.emulator.act_as(MAINTAINER).label_issue(REPO, number, "autocoder")
-    db_url = _sync_env(world, tmp_path, monkeypatch)
+    db_url = sync_env(world, tmp_path, monkeypatch)
     first = CliRunner().invoke(cli, ["sync", REPO])
     assert first.exit_code == 0, first.output
     assert f"queued #{number}" in first.output
@@ -209,7 +194,7 @@ def test_labels_added_while_down_are_judged_by_who_added_them(
     )
     assert added.status_code == 200
 
-    db_url = _sync_env(world, tmp_path, monkeypatch)
+    db_url = sync_env(world, tmp_path, monkeypatch)
     synced = CliRunner().invoke(cli, ["sync", REPO])
     assert synced.exit_code == 0, synced.output
     assert f"queued #{lost};" in synced.output and f"refused #{refused} " in synced.output
