@@ -19,6 +19,7 @@ from autocoder.commands.serve_config import load_serve_config
 from autocoder.config_reference import help_text
 
 log = logging.getLogger("autocoder.serve")
+HELPER_START_TIMEOUT_S = 60  # a helper imports the App in about 2 s
 
 
 def _epilog() -> str:
@@ -81,7 +82,16 @@ def serve_command(host: str, port: int, env_file: Path, log_level: str, processe
             raise click.ClickException(f"could not listen on {host}:{port}: {error}") from None
         started = helpers.start_helpers(processes - 1, host, port, env_file, log_level)
         try:
+            # answer (and look healthy) once every process listens: see app/webhooks/processes.py
+            late = helpers.wait_until_listening(started, HELPER_START_TIMEOUT_S)
+            if late:
+                log.warning(
+                    "%d of %d helper processes are not listening after %d s; answering anyway",
+                    len(late), len(started), HELPER_START_TIMEOUT_S,
+                )  # fmt: skip
             server.run(sockets=[sock])
+        except helpers.HelperFailed as error:
+            raise click.ClickException(f"cannot start: {error}") from None
         finally:
             helpers.stop_helpers(started)
     if not server.started:
