@@ -1,7 +1,7 @@
 """Signed webhook deliveries per second and acknowledgement latency: Probot, then
 `autocoder serve`, under the same load, with the same signed payload, on loopback.
 
-    python -m bench.webhooks [--seconds 15] [--threads 2] [--connections 32]
+    python -m bench.webhooks [--seconds 15] [--threads 2] [--connections 32] [--rounds 1]
 
 The payload is GitHub's `issues.labeled` example (octokit's, 12 KB compact), signed with one
 secret; every request carries a fresh `X-GitHub-Delivery`. Load: `wrk` (Debian's package:
@@ -17,6 +17,11 @@ after a short warm-up; without wrk, a Python load generator (httpx) stands in.
   the run the bench counts the deliveries in its database against the 2xx answers.
 
 Prints both throughputs, both p50/p99, the ratio and the non-2xx counts. Loopback only.
+
+`--rounds N` runs Probot then autocoder N times over (fresh servers and database each round) and
+ends with the medians: on a shared machine both servers' figures drift by a quarter from one
+minute to the next, so one round's ratio is partly the host's; the rounds, alternating, see
+the same drift.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -322,6 +328,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--only", choices=("probot", "autocoder"), help="run one server only")
+    parser.add_argument("--rounds", type=int, default=1, help="Probot then autocoder, N times")
     parser.add_argument(
         "--processes", type=int, default=2, help="autocoder serve --processes (default 2)"
     )
@@ -344,9 +351,8 @@ def main() -> None:
         warmed()
         return run_python_load(name, port, body, args.seconds, args.connections)
 
-    results: list[Result] = []
-    with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as tmp:
-        work = Path(tmp)
+    def one_round(work: Path) -> list[Result]:
+        results: list[Result] = []
         if args.only in (None, "probot"):
             port = free_port()
             server = start_probot(probot_dir(), work, port)
@@ -366,17 +372,51 @@ def main() -> None:
                 stop(server)
             result.stored = stored_deliveries(work) - before[0]
             results.append(result)
+        return results
 
+    rounds: list[list[Result]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as tmp:
+        for number in range(1, args.rounds + 1):
+            work = Path(tmp) / f"round-{number}"
+            work.mkdir()
+            if args.rounds > 1:
+                print(f"round {number} of {args.rounds}", flush=True)
+            rounds.append(one_round(work))
+            report(rounds[-1])
+    if args.rounds > 1:
+        summarize(rounds)
+
+
+def report(results: list[Result]) -> None:
     for r in results:
         stored = "" if r.stored is None else f", {r.stored} new deliveries in its database"
         print(
             f"{r.name:>9}: {r.per_second:7.0f} deliveries/s, p50 {r.p50_ms:6.1f} ms, "
             f"p99 {r.p99_ms:6.1f} ms, non-2xx {r.non_2xx}, socket errors {r.socket_errors}"
-            f"{stored}"
+            f"{stored}",
+            flush=True,
         )
     if len(results) == 2 and results[0].per_second:
         ratio = results[1].per_second / results[0].per_second
-        print(f"    ratio: autocoder/probot = {ratio:.2f}x deliveries/s")
+        print(f"    ratio: autocoder/probot = {ratio:.2f}x deliveries/s", flush=True)
+
+
+def summarize(rounds: list[list[Result]]) -> None:
+    print(f"medians of {len(rounds)} rounds")
+    for index, name in enumerate(r.name for r in rounds[0]):
+        each = [results[index] for results in rounds]
+        print(
+            f"{name:>9}: {statistics.median(r.per_second for r in each):7.0f} deliveries/s, "
+            f"p99 {statistics.median(r.p99_ms for r in each):6.1f} ms, "
+            f"non-2xx {sum(r.non_2xx for r in each)} in all"
+        )
+    ratios = [r[1].per_second / r[0].per_second for r in rounds if len(r) == 2 and r[0].per_second]
+    if ratios:
+        low, high = min(ratios), max(ratios)
+        print(
+            f"    ratio: autocoder/probot = {statistics.median(ratios):.2f}x "
+            f"(rounds {low:.2f}x-{high:.2f}x)"
+        )
 
 
 if __name__ == "__main__":
