@@ -1,11 +1,16 @@
-"""A `ChatProvider` over Anthropic's Messages API (`POST {base}/v1/messages`, not streamed).
+"""A `ChatProvider` over Anthropic's Messages API (`POST {base}/v1/messages`, streamed).
 
 The assistant speaks the OpenAI chat-completions shape; `to_messages_request` turns it into a
 Messages API request (system prompt on top, assistant tool calls as `tool_use` blocks, tool
-results as `tool_result` blocks in one user message, tools with an `input_schema`) and
-`parse_message` turns the answer back into a `ChatResponse`, whose `assistant_message()` the
-next request converts to `tool_use` blocks again. 429, 529 and 5xx are retried with backoff;
-everything else is an `EngineError` naming the status and the API's message, never the key.
+results as `tool_result` blocks in one user message, tools with an `input_schema`). The answer
+streams as server-sent events, rebuilt by `runner.chat.anthropic_stream.MessageStream` into a
+`ChatResponse` (each text delta goes to `on_text` as it arrives); a server that answers with a
+plain Message instead goes through `parse_message`. The response's `assistant_message()` the
+next request converts to `tool_use` blocks again. 429, 529, 5xx, timeouts and broken
+connections are retried with backoff, and so is an `error` event in the stream whose type stands
+for one of them (`overloaded_error`, `api_error`...), but only while no text has been shown (a
+retry would show it twice); everything else, a malformed stream too, is an `EngineError` naming
+the status or error type and the API's message, never the key.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from runner.chat.anthropic_stream import MalformedStream, MessageStream, StreamErrorEvent
 from runner.chat.provider import CHAT_RETRY, ChatProvider, ProviderSettings
 from runner.engines.base import EngineError
 from runner.engines.openai.client import (
@@ -44,6 +50,19 @@ DEFAULT_BASE_URL = "https://api.anthropic.com"
 DEFAULT_MODEL = "claude-sonnet-4-5"  # when AUTOCODER_MODEL is not set
 DEFAULT_MAX_TOKENS = 8192
 _NO_PARAMETERS: dict[str, Any] = {"type": "object", "properties": {}}
+# The HTTP status each error type stands for: an `error` event in the stream is handled as that
+# status would be (retried, or an `EngineError` saying what to check).
+_ERROR_STATUSES: Mapping[str, int] = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "timeout_error": 504,
+    "overloaded_error": 529,
+}
 
 
 def _text_of(content: object) -> str:
@@ -196,7 +215,8 @@ class _Retry(Exception):
 
 
 class AnthropicProvider(ChatProvider):
-    """`settings.base_url` is the API's root (ANTHROPIC_BASE_URL, without `/v1`)."""
+    """`settings.base_url` is the API's root (ANTHROPIC_BASE_URL, without `/v1`); `transport`
+    replaces httpx's network transport (for tests)."""
 
     def __init__(
         self,
@@ -205,6 +225,7 @@ class AnthropicProvider(ChatProvider):
         retry: RetryPolicy = CHAT_RETRY,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: Callable[[], float] = random.random,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         if not settings.api_key:
             raise EngineError("the Anthropic API needs a key: set ANTHROPIC_API_KEY")
@@ -218,6 +239,7 @@ class AnthropicProvider(ChatProvider):
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0)),
             verify=settings.verify,
+            transport=transport,
         )
 
     def __repr__(self) -> str:  # never show the key
@@ -238,6 +260,7 @@ class AnthropicProvider(ChatProvider):
             messages, tools, model=self.settings.model, max_tokens=int(max_tokens)
         )
         payload.update(extra)
+        payload["stream"] = True
         headers = {
             **self.settings.headers,
             "x-api-key": self._api_key or "",
@@ -248,7 +271,7 @@ class AnthropicProvider(ChatProvider):
         while True:
             attempt += 1
             try:
-                answer = await self._attempt(payload, headers)
+                return await self._attempt(payload, headers, on_text)
             except _Retry as exc:
                 if attempt >= self.retry.max_attempts:
                     raise EngineError(f"{exc.reason} (gave up after {attempt} attempts)") from None
@@ -259,16 +282,45 @@ class AnthropicProvider(ChatProvider):
                 if on_retry is not None:
                     on_retry(exc.reason, wait)
                 await self._sleep(wait)
-                continue
-            if on_text is not None and answer.content:
-                on_text(answer.content)
-            return answer
 
     async def _attempt(
-        self, payload: Mapping[str, Any], headers: Mapping[str, str]
+        self,
+        payload: Mapping[str, Any],
+        headers: Mapping[str, str],
+        on_text: TextCallback | None,
+    ) -> ChatResponse:
+        """One request; once text has been shown, a failure is not retried (it would repeat)."""
+        shown = False
+
+        def show(text: str) -> None:
+            nonlocal shown
+            shown = True
+            if on_text is not None:
+                on_text(text)
+
+        try:
+            return await self._request(payload, headers, show)
+        except _Retry as exc:
+            if not shown:
+                raise
+            raise EngineError(f"{exc.reason}, after part of the answer had arrived") from None
+
+    async def _request(
+        self,
+        payload: Mapping[str, Any],
+        headers: Mapping[str, str],
+        show: TextCallback,
     ) -> ChatResponse:
         try:
-            response = await self._http.post(self.url, json=payload, headers=headers)
+            async with self._http.stream(
+                "POST", self.url, json=payload, headers=headers
+            ) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise self._status_error(response)
+                if "text/event-stream" in response.headers.get("content-type", ""):
+                    return await self._read_stream(response, show)
+                answer = self._parse_plain(await response.aread())
         except httpx.ConnectError as exc:
             raise EngineError(
                 f"could not connect to {self.base_url}: {self._scrub(str(exc)) or 'refused'} — "
@@ -278,10 +330,31 @@ class AnthropicProvider(ChatProvider):
             raise _Retry(f"{self.url} did not answer in time ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
             raise _Retry(f"connection to {self.url} broke: {self._scrub(str(exc))}") from exc
-        if response.status_code >= 400:
-            raise self._status_error(response)
+        if answer.content:
+            show(answer.content)
+        return answer
+
+    async def _read_stream(self, response: httpx.Response, show: TextCallback) -> ChatResponse:
+        stream = MessageStream()
         try:
-            return parse_message(response.json())
+            async for line in response.aiter_lines():
+                text = stream.feed(line)
+                if text:
+                    show(text)
+                if stream.stopped:
+                    break
+            return stream.result()
+        except StreamErrorEvent as exc:
+            raise self._event_error(exc) from None
+        except MalformedStream as exc:
+            raise EngineError(
+                f"{self.url} sent an unusable stream: {self._scrub(str(exc))[:300]}"
+            ) from None
+
+    def _parse_plain(self, body: bytes) -> ChatResponse:
+        """A Message answered without streaming (a proxy that ignores `"stream": true`)."""
+        try:
+            return parse_message(json.loads(body))
         except ValueError as exc:
             raise EngineError(
                 f"{self.url} answered unusably: {self._scrub(str(exc))[:300]} — is "
@@ -300,8 +373,17 @@ class AnthropicProvider(ChatProvider):
         if kind:
             detail = f"{kind}: {detail}"
         what = f"{status} from {self.url}: {detail}"
+        return self._classify(status, what, retry_after=parse_retry_after(response.headers))
+
+    def _event_error(self, event: StreamErrorEvent) -> Exception:
+        """An `error` event, handled as the HTTP status of its type would be."""
+        what = f"{event.kind}: {self._scrub(event.message)[:500]} in the stream from {self.url}"
+        status = _ERROR_STATUSES.get(event.kind)
+        return EngineError(what) if status is None else self._classify(status, what)
+
+    def _classify(self, status: int, what: str, retry_after: float | None = None) -> Exception:
         if status in RETRYABLE_STATUSES or status >= 500:
-            return _Retry(what, retry_after=parse_retry_after(response.headers))
+            return _Retry(what, retry_after=retry_after)
         if status in (401, 403):
             return EngineError(f"{what} — check ANTHROPIC_API_KEY")
         if status == 404:

@@ -55,9 +55,11 @@ def tool_results(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 def check_messages_api_turns(model: ModelServer) -> None:
     """The four turns of the browser test (read_file, answer, feature_create, answer)."""
-    # Four Messages API turns, each with the key, the version, the system prompt and the tools.
+    # Four streamed Messages API turns, each with the key, the version, the system prompt and
+    # the tools.
     requests = model.turn_requests
     assert [r.path for r in requests] == ["/v1/messages"] * 4
+    assert all(r.body.get("stream") is True for r in requests)
     assert all(r.headers["x-api-key"] == KEY for r in requests)
     assert all(r.headers["anthropic-version"] == "2023-06-01" for r in requests)
     first, second, third, fourth = (r.body for r in requests)
