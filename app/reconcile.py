@@ -192,7 +192,9 @@ def reconcile_repository(
     graph (`graph_etags`: the graph listings' last ETags, kept between calls). Raises
     `GitHubSyncError` when GitHub cannot list the labelled issues."""
     token = github.token_source(installation_id)
-    result = _reconcile_labelled(sessions, github, repository, installation_id, trigger_label)
+    result = _reconcile_labelled(
+        sessions, github, repository, installation_id, trigger_label, token
+    )
     graph = reconcile_graph(sessions, github.rest, token, repository, graph_etags or GraphETags())
     if graph.error:
         _log.warning("reconcile: %s", graph.describe())
@@ -207,8 +209,8 @@ def _reconcile_labelled(
     repository: str,
     installation_id: int,
     trigger_label: str,
+    token: Callable[[], str],
 ) -> ReconcileResult:
-    token = github.token_source(installation_id)
     with sessions() as db, db.begin():
         row = mirror.upsert_repository(db, repository, installation_id=installation_id)
         etag, since = row.issues_etag, row.issues_since

@@ -120,16 +120,11 @@ def mirror_related(
     numbers = [i["number"] for i in issues if isinstance(i.get("number"), int)]
     for issue in issues:
         mirror.upsert_issue(db, repository, issue)
-    rows = relations.of(db, repository)
     if relation == RELATED_SUB_ISSUES:
-        before = {r.number for r in rows if r.kind == relations.SUB_ISSUE and r.other == number}
-        relations.replace_sub_issues(db, repository, number, numbers, kept_after=asked_after)
-    else:
-        before = {r.other for r in rows if r.kind == relations.BLOCKED_BY and r.number == number}
-        relations.replace_others(
-            db, repository, relations.BLOCKED_BY, number, numbers, kept_after=asked_after
-        )
-    return before != set(numbers)
+        return relations.replace_sub_issues(db, repository, number, numbers, kept_after=asked_after)
+    return relations.replace_others(
+        db, repository, relations.BLOCKED_BY, number, numbers, kept_after=asked_after
+    )
 
 
 def reconcile_graph(

@@ -4,7 +4,7 @@ too (their labels say which are features and which pass)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -98,16 +98,14 @@ def replace_others(
     others: Iterable[int],
     *,
     kept_after: int | None = None,
-) -> None:
+) -> bool:
     """The reconcile's answer for one issue: exactly `others` (blockers of `number`). A relation
-    whose row id is above `kept_after` stays: a webhook mirrored it after GitHub was asked."""
-    wanted = set(others)
+    whose row id is above `kept_after` stays: a webhook mirrored it after GitHub was asked.
+    True when the mirror had the relation otherwise."""
     current = {r.other: r.id for r in of(db, repository) if r.kind == kind and r.number == number}
-    for other, row_id in current.items():
-        if other not in wanted and (kept_after is None or row_id <= kept_after):
-            remove(db, repository, kind, number, other)
-    for other in wanted - set(current):
-        add(db, repository, kind, number, other)
+    return _replace(
+        db, repository, kind, current, set(others), lambda other: (number, other), kept_after
+    )
 
 
 def replace_sub_issues(
@@ -117,18 +115,34 @@ def replace_sub_issues(
     children: Iterable[int],
     *,
     kept_after: int | None = None,
-) -> None:
+) -> bool:
     """The reconcile's answer for one parent: exactly `children` are its sub-issues (but for
     those mirrored after `kept_after`, as in `replace_others`)."""
-    wanted = set(children)
     current = {
         r.number: r.id for r in of(db, repository) if r.kind == SUB_ISSUE and r.other == parent
     }
-    for child, row_id in current.items():
-        if child not in wanted and (kept_after is None or row_id <= kept_after):
-            remove(db, repository, SUB_ISSUE, child, parent)
-    for child in wanted - set(current):
-        add(db, repository, SUB_ISSUE, child, parent)
+    return _replace(
+        db, repository, SUB_ISSUE, current, set(children), lambda child: (child, parent), kept_after
+    )
+
+
+def _replace(
+    db: Session,
+    repository: str,
+    kind: str,
+    current: Mapping[int, int],
+    wanted: set[int],
+    pair: Callable[[int], tuple[int, int]],
+    kept_after: int | None,
+) -> bool:
+    """Make the related issues `current` (related issue → row id) the `wanted` ones; `pair`
+    gives a related issue's (number, other)."""
+    for related, row_id in current.items():
+        if related not in wanted and (kept_after is None or row_id <= kept_after):
+            remove(db, repository, kind, *pair(related))
+    for related in wanted - set(current):
+        add(db, repository, kind, *pair(related))
+    return set(current) != wanted
 
 
 def newest_id(db: Session, repository: str) -> int:
